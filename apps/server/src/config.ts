@@ -1,0 +1,75 @@
+// The server's configuration: read from the environment once, validated, then passed down.
+// Nothing else reads process.env.
+import { fileURLToPath } from 'node:url';
+
+export type Config = {
+  port: number;
+  host: string | undefined;
+  /** Unset: an embedded PostgreSQL with its data in `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPostgresPort: number;
+  rateLimitPerSecond: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  dbPoolMax: number;
+  /** How long a request waits for a pooled connection before it gets 503. */
+  dbPoolWaitMs: number;
+  dbStatementTimeoutMs: number;
+  /** How long an API key lookup is cached: revocation takes effect within this time. */
+  keyCacheTtlMs: number;
+  shutdownGraceMs: number;
+  seedDemoOnEmpty: boolean;
+  /** Validate every response against the contract (tests turn this on). */
+  validateResponses: boolean;
+};
+
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+
+export class ConfigError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!(logLevels as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${logLevels.join(', ')}, got "${logLevel}"`);
+  }
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  return {
+    port: int(env, 'PORT', 3000, 0, 65535),
+    host: env.HOST || undefined,
+    databaseUrl,
+    dataDir: env.DATA_DIR || `${repoRoot}.data`,
+    embeddedPostgresPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
+    rateLimitPerSecond: int(env, 'RATE_LIMIT_PER_SECOND', 100, 0, 1_000_000),
+    logLevel: logLevel as Config['logLevel'],
+    dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 1000),
+    dbPoolWaitMs: int(env, 'DB_POOL_WAIT_MS', 2000, 1, 60_000),
+    dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 1, 600_000),
+    keyCacheTtlMs: int(env, 'KEY_CACHE_TTL_MS', 5000, 0, 5000),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    seedDemoOnEmpty: bool(env, 'SEED_DEMO_ON_EMPTY', true),
+    validateResponses: bool(env, 'VALIDATE_RESPONSES', false),
+  };
+}
