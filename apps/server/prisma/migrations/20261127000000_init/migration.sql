@@ -232,7 +232,7 @@ $$;
 
 -- Lets a single-statement write abort itself (rolling back every CTE) when a check that can
 -- only be made after its inserts fails.
-CREATE FUNCTION api_abort(reason text) RETURNS void
+CREATE FUNCTION api_abort(reason text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 BEGIN
   RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = reason;

@@ -1,0 +1,63 @@
+// Builds the Express app from its dependencies. It binds no port (main.ts does), so tests can
+// run it on an ephemeral port, with their own database, clock and ids.
+import express from 'express';
+import type { Logger } from 'pino';
+import { findApiKeyGrant } from './data/api-keys.ts';
+import type { Database } from './db/database.ts';
+import type { IdGenerator } from './db/ids.ts';
+import { basePath, contract, contractText } from './contract.ts';
+import { accessLog } from './http/access-log.ts';
+import { authenticate } from './http/auth.ts';
+import { dispatch } from './http/dispatch.ts';
+import { errorHandler, routeNotFound } from './http/error-handler.ts';
+import { jsonBody } from './http/json-body.ts';
+import { rateLimit } from './http/rate-limit.ts';
+import { requestId } from './http/request-id.ts';
+import { contractValidator } from './http/validator.ts';
+import { handlers } from './operations/index.ts';
+
+export type AppDeps = {
+  db: Database;
+  log: Logger;
+  newId: IdGenerator;
+  rateLimitPerSecond: number;
+  keyCacheTtlMs: number;
+  validateResponses: boolean;
+  /** The built docs site (apps/docs/dist), served at /docs when it exists. */
+  docsDir?: string;
+  /** Readiness: database reachable, migrations applied, not shutting down. */
+  ready(): Promise<boolean>;
+};
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false); // ETags are the resources' versions (http/etag.ts), not body hashes
+
+  app.use(requestId(deps.newId));
+  app.use(accessLog(deps.log));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ready = await deps.ready().catch(() => false);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+  });
+  app.get('/openapi.yaml', (_req, res) => {
+    res.type('application/yaml').send(contractText);
+  });
+  if (deps.docsDir) app.use('/docs', express.static(deps.docsDir, { index: 'index.html' }));
+
+  app.use(
+    basePath,
+    authenticate((hash) => findApiKeyGrant(deps.db.prisma, hash), deps.keyCacheTtlMs),
+    rateLimit(deps.rateLimitPerSecond),
+    jsonBody,
+    ...contractValidator(contract, deps.validateResponses),
+    dispatch(handlers, { prisma: deps.db.prisma, newId: deps.newId, basePath }, deps.validateResponses),
+  );
+  app.use(routeNotFound);
+  app.use(errorHandler(deps.log));
+  return app;
+}

@@ -1,0 +1,125 @@
+// Customers are tenant-wide: every department of the tenant sees the same ones. One SQL
+// statement per operation, the JSON built by PostgreSQL (api_customer_json).
+import type { CustomerCreate, CustomerPatch, operations } from '@deals/api-types';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import { customerColumnList, customerColumns, customerRecordColumns } from './customer-columns.ts';
+import { likePattern } from './deals-read.ts';
+import { idempotencyColumns, idempotencyCtes, idempotencyStore, type IdempotencyInput, type IdempotencyOutcome } from './idempotency.ts';
+import { decodeCursor, pageBody, type PageRow } from './pagination.ts';
+import type { Scope } from './scope.ts';
+
+export async function findCustomer(prisma: PrismaClient, scope: Scope, customerId: string) {
+  const rows = await prisma.$queryRaw<{ json: string; version: number }[]>`
+    SELECT api_customer_json(c)::text AS json, c.version
+    FROM customers c
+    WHERE c.tenant_id = ${scope.tenantId}::uuid AND c.id = ${customerId}::uuid`;
+  return rows[0];
+}
+
+export type CustomerWriteResult = IdempotencyOutcome & { body: string | null };
+
+export async function insertCustomer(
+  prisma: PrismaClient,
+  scope: Scope,
+  input: CustomerCreate,
+  id: string,
+  idem: IdempotencyInput | undefined,
+  headers: Record<string, string>,
+): Promise<CustomerWriteResult> {
+  const t = scope.tenantId;
+  const rows = await prisma.$queryRaw<CustomerWriteResult[]>`
+    WITH ${idempotencyCtes(t, idem)},
+    input AS (
+      SELECT * FROM jsonb_to_record(${JSON.stringify(input)}::jsonb) AS i (${customerRecordColumns})
+    ),
+    inserted AS (
+      INSERT INTO customers AS c (tenant_id, id, ${customerColumnList}, created_at, updated_at)
+      SELECT ${t}::uuid, ${id}::uuid, ${customerColumnList}, now(), now() FROM input
+      WHERE (SELECT go FROM proceed)
+      RETURNING c.*
+    ),
+    response AS (
+      SELECT api_customer_json(ROW(c.*)::customers)::text AS body FROM inserted c
+    )
+    ${idempotencyStore(t, idem, 201, headers)}
+    SELECT (SELECT body FROM response) AS body, ${idempotencyColumns(idem)}`;
+  return rows[0]!;
+}
+
+export type CustomerUpdateResult = { found: boolean; precondition_ok: boolean; body: string | null; version: number | null };
+
+export async function updateCustomer(
+  prisma: PrismaClient,
+  scope: Scope,
+  customerId: string,
+  patch: CustomerPatch,
+  ifMatch: number[] | null,
+): Promise<CustomerUpdateResult> {
+  const t = scope.tenantId;
+  // Column names come from the fixed list, never from the request.
+  const set = customerColumns
+    .filter((column) => patch[column] !== undefined)
+    .map((column) => Prisma.sql`${Prisma.raw(column)} = p.${Prisma.raw(column)}`);
+  const rows = await prisma.$queryRaw<CustomerUpdateResult[]>`
+    WITH current AS (
+      SELECT id, version FROM customers WHERE tenant_id = ${t}::uuid AND id = ${customerId}::uuid FOR UPDATE
+    ),
+    checks AS (
+      SELECT EXISTS (SELECT 1 FROM current) AS found,
+             (${ifMatch}::int[] IS NULL OR (SELECT version FROM current) = ANY (${ifMatch}::int[])) AS precondition_ok
+    ),
+    updated AS (
+      UPDATE customers c
+      SET version = c.version + 1, updated_at = now(), ${Prisma.join(set)}
+      FROM jsonb_to_record(${JSON.stringify(patch)}::jsonb) AS p (${customerRecordColumns})
+      WHERE c.tenant_id = ${t}::uuid AND c.id = ${customerId}::uuid AND (SELECT found AND precondition_ok FROM checks)
+      RETURNING c.*
+    )
+    SELECT found, precondition_ok,
+           (SELECT api_customer_json(ROW(u.*)::customers)::text FROM updated u) AS body,
+           (SELECT version FROM updated) AS version
+    FROM checks`;
+  return rows[0]!;
+}
+
+export type CustomerListQuery = NonNullable<operations['listCustomers']['parameters']['query']>;
+type SortKey = NonNullable<CustomerListQuery['sort']> extends `-${infer K}` | infer K ? K : never;
+
+const sortKeys: Record<SortKey, { text: string; cast: string }> = {
+  created_at: { text: 'api_timestamp(c.created_at)', cast: 'timestamptz' },
+  updated_at: { text: 'api_timestamp(c.updated_at)', cast: 'timestamptz' },
+  last_name: { text: 'c.last_name', cast: 'text' },
+};
+
+// Must be the expression of the customers_search_idx trigram index, or the index is not used.
+const searchText = Prisma.raw(
+  `lower(coalesce(c.last_name, '') || ' ' || coalesce(c.first_name, '') || ' ' || coalesce(c.company, '') || ' ' || coalesce(c.email, ''))`,
+);
+
+export async function listCustomers(prisma: PrismaClient, scope: Scope, query: CustomerListQuery): Promise<string> {
+  const t = scope.tenantId;
+  const limit = query.limit ?? 25;
+  const sortParam = query.sort ?? '-created_at';
+  const descending = sortParam.startsWith('-');
+  const sortKey = sortParam.replace(/^-/, '') as SortKey;
+  const key = sortKeys[sortKey];
+  const column = Prisma.raw(`c.${sortKey}`);
+  const cursorScope = ['listCustomers', t, sortParam, query.q, query.email, query.updated_since];
+  const position = decodeCursor(query.cursor, cursorScope);
+  const where: Prisma.Sql[] = [Prisma.sql`c.tenant_id = ${t}::uuid`];
+  if (query.q !== undefined) where.push(Prisma.sql`${searchText} LIKE ${likePattern(query.q.toLowerCase())}`);
+  if (query.email !== undefined) where.push(Prisma.sql`lower(c.email) = lower(${query.email})`);
+  if (query.updated_since !== undefined) where.push(Prisma.sql`c.updated_at >= ${query.updated_since}::timestamptz`);
+  if (position) {
+    where.push(Prisma.sql`(c.tenant_id, ${column}, c.id) ${Prisma.raw(descending ? '<' : '>')}
+      (${t}::uuid, ${position.key}::${Prisma.raw(key.cast)}, ${position.id}::uuid)`);
+  }
+  const dir = Prisma.raw(descending ? 'DESC' : 'ASC');
+  const rows = await prisma.$queryRaw<PageRow[]>`
+    SELECT api_customer_json(c)::text AS json, ${Prisma.raw(key.text)} AS sort_key, c.id::text AS id
+    FROM customers c
+    WHERE ${Prisma.join(where, ' AND ')}
+    ORDER BY ${column} ${dir}, c.id ${dir}
+    LIMIT ${limit + 1}`;
+  return pageBody(rows, limit, cursorScope);
+}

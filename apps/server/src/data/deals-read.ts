@@ -1,0 +1,151 @@
+// Reads of deals: one SQL statement each, the JSON built by PostgreSQL.
+import type { operations } from '@deals/api-types';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import { ApiProblem } from '../http/problem.ts';
+import { decodeCursor, pageBody, type PageRow } from './pagination.ts';
+import type { Scope } from './scope.ts';
+
+const dealJson = Prisma.sql`api_deal_json(
+  d,
+  (SELECT e.first_name || ' ' || e.last_name FROM employees e WHERE e.tenant_id = d.tenant_id AND e.id = d.employee_id),
+  api_deal_customers_json(d.tenant_id, d.id)
+)::text`;
+
+export async function findDeal(prisma: PrismaClient, scope: Scope, dealId: string) {
+  const rows = await prisma.$queryRaw<{ json: string; version: number }[]>`
+    SELECT ${dealJson} AS json, d.version
+    FROM deals d
+    WHERE d.tenant_id = ${scope.tenantId}::uuid AND d.department_id = ${scope.departmentId}::uuid AND d.id = ${dealId}::uuid`;
+  return rows[0];
+}
+
+export type DealListQuery = NonNullable<operations['listDeals']['parameters']['query']>;
+type SortKey = NonNullable<DealListQuery['sort']> extends `-${infer K}` | infer K ? K : never;
+
+// How each sort key of the contract is read, written into a cursor, and cast back.
+const sortKeys: Record<SortKey, { column: Prisma.Sql; text: (alias: string) => Prisma.Sql; cast: Prisma.Sql }> = {
+  created_at: { column: Prisma.raw('created_at'), text: (a) => Prisma.raw(`api_timestamp(${a}.created_at)`), cast: Prisma.raw('timestamptz') },
+  updated_at: { column: Prisma.raw('updated_at'), text: (a) => Prisma.raw(`api_timestamp(${a}.updated_at)`), cast: Prisma.raw('timestamptz') },
+  volume: { column: Prisma.raw('volume'), text: (a) => Prisma.raw(`${a}.volume::text`), cast: Prisma.raw('bigint') },
+  name: { column: Prisma.raw('name'), text: (a) => Prisma.raw(`${a}.name`), cast: Prisma.raw('text') },
+};
+
+/** `%`, `_` and `\` in a search term are literal characters, not LIKE wildcards. */
+export const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export async function listDeals(prisma: PrismaClient, scope: Scope, query: DealListQuery): Promise<string> {
+  const { tenantId: t, departmentId: d } = scope;
+  const limit = query.limit ?? 25;
+  const sortParam = query.sort ?? '-created_at';
+  const descending = sortParam.startsWith('-');
+  const key = sortKeys[sortParam.replace(/^-/, '') as SortKey];
+  const includeDeleted = query.include_deleted === true;
+  if (includeDeleted) {
+    const others = (['step_id', 'employee_id', 'customer_id', 'q'] as const).filter((f) => query[f] !== undefined);
+    if (!sortParam.endsWith('updated_at') || others.length > 0) {
+      throw new ApiProblem(
+        'malformed-request',
+        'include_deleted=true is for incremental sync: combine it only with updated_since and sort=updated_at or sort=-updated_at.',
+      );
+    }
+  }
+  // Everything that shapes the result set, in a fixed order (not the URL's).
+  const cursorScope = ['listDeals', t, d, sortParam, query.step_id, query.employee_id, query.customer_id, query.q, query.updated_since, includeDeleted];
+  const position = decodeCursor(query.cursor, cursorScope);
+
+  // Equality filters join the keyset row so that the filter's index serves both.
+  const rowColumns: Prisma.Sql[] = [Prisma.sql`d.tenant_id`, Prisma.sql`d.department_id`];
+  const rowValues: Prisma.Sql[] = [Prisma.sql`${t}::uuid`, Prisma.sql`${d}::uuid`];
+  const where: Prisma.Sql[] = [Prisma.sql`d.tenant_id = ${t}::uuid`, Prisma.sql`d.department_id = ${d}::uuid`];
+  if (query.step_id !== undefined) {
+    where.push(Prisma.sql`d.step_id = ${query.step_id}::uuid`);
+    rowColumns.push(Prisma.sql`d.step_id`);
+    rowValues.push(Prisma.sql`${query.step_id}::uuid`);
+  }
+  if (query.employee_id === 'unassigned') {
+    where.push(Prisma.sql`d.employee_id IS NULL`);
+  } else if (query.employee_id !== undefined) {
+    where.push(Prisma.sql`d.employee_id = ${query.employee_id}::uuid`);
+    rowColumns.push(Prisma.sql`d.employee_id`);
+    rowValues.push(Prisma.sql`${query.employee_id}::uuid`);
+  }
+  if (query.customer_id !== undefined) {
+    where.push(Prisma.sql`d.id IN (SELECT dc.deal_id FROM deal_customers dc
+      WHERE dc.tenant_id = ${t}::uuid AND dc.customer_id = ${query.customer_id}::uuid)`);
+  }
+  if (query.q !== undefined) where.push(Prisma.sql`d.name ILIKE ${likePattern(query.q)}`);
+  if (query.updated_since !== undefined) where.push(Prisma.sql`d.updated_at >= ${query.updated_since}::timestamptz`);
+  const cmp = Prisma.raw(descending ? '<' : '>');
+  const dir = Prisma.raw(descending ? 'DESC' : 'ASC');
+  if (position) {
+    where.push(Prisma.sql`(${Prisma.join([...rowColumns, Prisma.sql`d.${key.column}`, Prisma.sql`d.id`])})
+      ${cmp} (${Prisma.join([...rowValues, Prisma.sql`${position.key}::${key.cast}`, Prisma.sql`${position.id}::uuid`])})`);
+  }
+  const deals = Prisma.sql`
+    SELECT ${dealJson} AS json, ${key.text('d')} AS sort_key, d.id::text AS id, d.${key.column} AS k, d.id AS kid
+    FROM deals d
+    WHERE ${Prisma.join(where, ' AND ')}
+    ORDER BY d.${key.column} ${dir}, d.id ${dir}
+    LIMIT ${limit + 1}`;
+
+  let rows: PageRow[];
+  if (!includeDeleted) {
+    rows = await prisma.$queryRaw<PageRow[]>(deals);
+  } else {
+    const tombstoneWhere: Prisma.Sql[] = [Prisma.sql`t.tenant_id = ${t}::uuid`, Prisma.sql`t.department_id = ${d}::uuid`];
+    if (query.updated_since !== undefined) tombstoneWhere.push(Prisma.sql`t.deleted_at >= ${query.updated_since}::timestamptz`);
+    if (position) {
+      tombstoneWhere.push(Prisma.sql`(t.tenant_id, t.department_id, t.deleted_at, t.id)
+        ${cmp} (${t}::uuid, ${d}::uuid, ${position.key}::timestamptz, ${position.id}::uuid)`);
+    }
+    rows = await prisma.$queryRaw<PageRow[]>`
+      SELECT json, sort_key, id FROM (
+        (${deals})
+        UNION ALL
+        (SELECT json_build_object('id', t.id, 'deleted_at', api_timestamp(t.deleted_at))::text AS json,
+                api_timestamp(t.deleted_at) AS sort_key, t.id::text AS id, t.deleted_at AS k, t.id AS kid
+         FROM deal_tombstones t
+         WHERE ${Prisma.join(tombstoneWhere, ' AND ')}
+         ORDER BY t.deleted_at ${dir}, t.id ${dir}
+         LIMIT ${limit + 1})
+      ) page
+      ORDER BY k ${dir}, kid ${dir}
+      LIMIT ${limit + 1}`;
+  }
+  return pageBody(rows, limit, cursorScope);
+}
+
+export type StepChangeListQuery = NonNullable<operations['listDealStepChanges']['parameters']['query']>;
+
+/** undefined when the deal is not in this department. */
+export async function listDealStepChanges(
+  prisma: PrismaClient,
+  scope: Scope,
+  dealId: string,
+  query: StepChangeListQuery,
+): Promise<string | undefined> {
+  const { tenantId: t, departmentId: d } = scope;
+  const limit = query.limit ?? 25;
+  const cursorScope = ['listDealStepChanges', t, d, dealId];
+  const position = decodeCursor(query.cursor, cursorScope);
+  const after = position
+    ? Prisma.sql`AND (sc.changed_at, sc.id) > (${position.key}::timestamptz, ${position.id}::uuid)`
+    : Prisma.empty;
+  const rows = await prisma.$queryRaw<(PageRow | { json: null; sort_key: null; id: null })[]>`
+    SELECT c.json, c.sort_key, c.id
+    FROM deals d
+    LEFT JOIN LATERAL (
+      SELECT json_build_object(
+               'id', sc.id, 'deal_id', sc.deal_id, 'from_step_id', sc.from_step_id,
+               'to_step_id', sc.to_step_id, 'changed_at', api_timestamp(sc.changed_at)
+             )::text AS json,
+             api_timestamp(sc.changed_at) AS sort_key, sc.id::text AS id
+      FROM deal_step_changes sc
+      WHERE sc.tenant_id = d.tenant_id AND sc.deal_id = d.id ${after}
+      ORDER BY sc.changed_at, sc.id
+      LIMIT ${limit + 1}
+    ) c ON true
+    WHERE d.tenant_id = ${t}::uuid AND d.department_id = ${d}::uuid AND d.id = ${dealId}::uuid`;
+  if (rows.length === 0) return undefined;
+  return pageBody(rows.filter((r): r is PageRow => r.json !== null), limit, cursorScope);
+}

@@ -1,0 +1,227 @@
+// Writes of deals, each ONE SQL statement (one database round trip): the checks (step and
+// employee of this department, customers of this tenant), the writes conditioned on them,
+// and the response JSON, built by PostgreSQL from the written rows. A failed check writes
+// nothing: every CTE's insert is conditioned on `allowed.ok`.
+import type { DealCreate, DealPatch } from '@deals/api-types';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import { customerColumnList, customerColumnValues, customerRecordColumns } from './customer-columns.ts';
+import { idempotencyColumns, idempotencyCtes, idempotencyStore, type IdempotencyInput, type IdempotencyOutcome } from './idempotency.ts';
+import type { Scope } from './scope.ts';
+
+export type DealChecks = {
+  found?: boolean;
+  precondition_ok?: boolean;
+  step_ok: boolean;
+  employee_ok: boolean;
+  unknown_customer_ids: string[];
+};
+
+export type DealWriteResult = IdempotencyOutcome & { checks: DealChecks; body: string | null; version: number | null };
+
+type Ids = { dealId: string; stepChangeId: string; customerIds: string[] };
+
+/** Steps, employee and linked customers named by a write, each checked against the scope. */
+function referenceCtes(scope: Scope, stepId: string | undefined, employeeId: string | null | undefined, customerIds: readonly string[]) {
+  const { tenantId: t, departmentId: d } = scope;
+  return Prisma.sql`
+    employee AS (
+      SELECT e.id, e.first_name || ' ' || e.last_name AS name
+      FROM employees e
+      JOIN department_employees de ON de.tenant_id = e.tenant_id AND de.employee_id = e.id
+      WHERE e.tenant_id = ${t}::uuid AND de.department_id = ${d}::uuid AND e.id = ${employeeId ?? null}::uuid
+    ),
+    linked AS (
+      SELECT c, array_position(${customerIds}::uuid[], c.id) AS pos
+      FROM customers c
+      WHERE c.tenant_id = ${t}::uuid AND c.id = ANY (${customerIds}::uuid[])
+    ),
+    reference_checks AS (
+      SELECT (${employeeId ?? null}::uuid IS NULL OR EXISTS (SELECT 1 FROM employee)) AS employee_ok,
+             ARRAY(SELECT u::text FROM unnest(${customerIds}::uuid[]) WITH ORDINALITY AS x (u, n)
+                   WHERE u NOT IN (SELECT (l.c).id FROM linked l) ORDER BY n) AS unknown_customer_ids
+    ),
+    step AS (
+      SELECT id FROM steps
+      WHERE tenant_id = ${t}::uuid AND department_id = ${d}::uuid AND (${stepId ?? null}::uuid IS NULL OR id = ${stepId ?? null}::uuid)
+      ORDER BY position
+      LIMIT 1
+    )`;
+}
+
+export async function insertDeal(
+  prisma: PrismaClient,
+  scope: Scope,
+  input: DealCreate,
+  ids: Ids,
+  idem: IdempotencyInput | undefined,
+  headers: Record<string, string>,
+): Promise<DealWriteResult> {
+  const { tenantId: t, departmentId: d } = scope;
+  const newCustomers = (input.customers ?? []).map((c, i) => ({ ...c, id: ids.customerIds[i], position: i + 1 }));
+  const linkedIds = input.customer_ids ?? [];
+  const rows = await prisma.$queryRaw<DealWriteResult[]>`
+    WITH ${idempotencyCtes(t, idem)},
+    ${referenceCtes(scope, input.step_id, input.employee_id, linkedIds)},
+    input_customers AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(newCustomers)}::jsonb)
+        AS c (id uuid, position int, ${customerRecordColumns})
+    ),
+    checks AS (
+      SELECT EXISTS (SELECT 1 FROM step) AS step_ok, r.employee_ok, r.unknown_customer_ids FROM reference_checks r
+    ),
+    allowed AS (
+      SELECT (SELECT go FROM proceed) AND step_ok AND employee_ok AND cardinality(unknown_customer_ids) = 0 AS ok
+      FROM checks
+    ),
+    new_customers AS (
+      INSERT INTO customers AS c (tenant_id, id, ${customerColumnList}, created_at, updated_at)
+      SELECT ${t}::uuid, i.id, ${customerColumnValues('i')}, now(), now()
+      FROM input_customers i
+      WHERE (SELECT ok FROM allowed)
+      RETURNING c.*
+    ),
+    new_deal AS (
+      INSERT INTO deals AS d (tenant_id, id, department_id, step_id, employee_id, name, volume, note, created_at, updated_at)
+      SELECT ${t}::uuid, ${ids.dealId}::uuid, ${d}::uuid, (SELECT id FROM step), ${input.employee_id ?? null}::uuid,
+             ${input.name}, ${input.volume ?? 0}::bigint, ${input.note ?? null}, now(), now()
+      WHERE (SELECT ok FROM allowed)
+      RETURNING d.*
+    ),
+    all_links AS (
+      SELECT id AS customer_id, position FROM input_customers
+      UNION ALL
+      SELECT (l.c).id, ${newCustomers.length}::int + l.pos FROM linked l
+    ),
+    links AS (
+      INSERT INTO deal_customers (tenant_id, deal_id, customer_id, position)
+      SELECT ${t}::uuid, nd.id, a.customer_id, a.position FROM new_deal nd, all_links a
+    ),
+    first_step AS (
+      INSERT INTO deal_step_changes (tenant_id, id, deal_id, from_step_id, to_step_id, changed_at)
+      SELECT ${t}::uuid, ${ids.stepChangeId}::uuid, nd.id, NULL, nd.step_id, nd.created_at FROM new_deal nd
+    ),
+    response AS (
+      SELECT api_deal_json(
+        ROW(nd.*)::deals,
+        (SELECT name FROM employee),
+        (SELECT coalesce(json_agg(x.j ORDER BY x.position), '[]'::json) FROM (
+           SELECT api_customer_json(ROW(c.*)::customers) AS j, i.position
+           FROM new_customers c JOIN input_customers i ON i.id = c.id
+           UNION ALL
+           SELECT api_customer_json(l.c), ${newCustomers.length}::int + l.pos FROM linked l
+        ) x)
+      )::text AS body
+      FROM new_deal nd
+    )
+    ${idempotencyStore(t, idem, 201, headers)}
+    SELECT (SELECT row_to_json(checks) FROM checks) AS checks,
+           (SELECT body FROM response) AS body,
+           1 AS version,
+           ${idempotencyColumns(idem)}`;
+  return rows[0]!;
+}
+
+/** Only the fields present in the patch are set. */
+function assignments(patch: DealPatch): Prisma.Sql {
+  const set: Prisma.Sql[] = [];
+  if (patch.name !== undefined) set.push(Prisma.sql`name = ${patch.name}`);
+  if (patch.volume !== undefined) set.push(Prisma.sql`volume = ${patch.volume}::bigint`);
+  if (patch.note !== undefined) set.push(Prisma.sql`note = ${patch.note}`);
+  if (patch.employee_id !== undefined) set.push(Prisma.sql`employee_id = ${patch.employee_id}::uuid`);
+  if (patch.step_id !== undefined) set.push(Prisma.sql`step_id = ${patch.step_id}::uuid`);
+  return set.length ? Prisma.sql`, ${Prisma.join(set)}` : Prisma.empty;
+}
+
+export async function updateDeal(
+  prisma: PrismaClient,
+  scope: Scope,
+  dealId: string,
+  patch: DealPatch,
+  ifMatch: number[] | null,
+  stepChangeId: string,
+): Promise<DealWriteResult> {
+  const { tenantId: t, departmentId: d } = scope;
+  const relink = patch.customer_ids !== undefined;
+  const customerIds = patch.customer_ids ?? [];
+  const rows = await prisma.$queryRaw<DealWriteResult[]>`
+    WITH current AS (
+      SELECT * FROM deals
+      WHERE tenant_id = ${t}::uuid AND department_id = ${d}::uuid AND id = ${dealId}::uuid
+      FOR UPDATE
+    ),
+    ${referenceCtes(scope, patch.step_id, patch.employee_id, customerIds)},
+    checks AS (
+      SELECT EXISTS (SELECT 1 FROM current) AS found,
+             (${ifMatch}::int[] IS NULL OR (SELECT version FROM current) = ANY (${ifMatch}::int[])) AS precondition_ok,
+             (${patch.step_id ?? null}::uuid IS NULL OR EXISTS (SELECT 1 FROM step)) AS step_ok,
+             r.employee_ok, r.unknown_customer_ids
+      FROM reference_checks r
+    ),
+    allowed AS (
+      SELECT found AND precondition_ok AND step_ok AND employee_ok AND cardinality(unknown_customer_ids) = 0 AS ok
+      FROM checks
+    ),
+    updated AS (
+      UPDATE deals d SET version = d.version + 1, updated_at = now() ${assignments(patch)}
+      FROM current c
+      WHERE d.tenant_id = c.tenant_id AND d.id = c.id AND (SELECT ok FROM allowed)
+      RETURNING d.*
+    ),
+    moved AS (
+      INSERT INTO deal_step_changes (tenant_id, id, deal_id, from_step_id, to_step_id, changed_at)
+      SELECT u.tenant_id, ${stepChangeId}::uuid, u.id, c.step_id, u.step_id, u.updated_at
+      FROM updated u JOIN current c ON c.id = u.id
+      WHERE u.step_id <> c.step_id
+    ),
+    unlinked AS (
+      DELETE FROM deal_customers dc
+      USING updated u
+      WHERE ${relink}::boolean AND dc.tenant_id = u.tenant_id AND dc.deal_id = u.id
+        AND dc.customer_id <> ALL (${customerIds}::uuid[])
+    ),
+    relinked AS (
+      INSERT INTO deal_customers (tenant_id, deal_id, customer_id, position)
+      SELECT u.tenant_id, u.id, (l.c).id, l.pos FROM updated u, linked l
+      WHERE ${relink}::boolean
+      ON CONFLICT (tenant_id, deal_id, customer_id) DO UPDATE SET position = excluded.position
+    )
+    SELECT row_to_json(checks) AS checks,
+           (SELECT api_deal_json(
+              ROW(u.*)::deals,
+              (SELECT e.first_name || ' ' || e.last_name FROM employees e WHERE e.tenant_id = u.tenant_id AND e.id = u.employee_id),
+              CASE WHEN ${relink}::boolean
+                THEN (SELECT coalesce(json_agg(api_customer_json(l.c) ORDER BY l.pos), '[]'::json) FROM linked l)
+                ELSE api_deal_customers_json(u.tenant_id, u.id) END
+            )::text FROM updated u) AS body,
+           (SELECT version FROM updated) AS version,
+           true AS lock_acquired, NULL::json AS prior
+    FROM checks`;
+  return rows[0]!;
+}
+
+export type DeleteResult = { found: boolean; precondition_ok: boolean };
+
+export async function deleteDeal(prisma: PrismaClient, scope: Scope, dealId: string, ifMatch: number[] | null): Promise<DeleteResult> {
+  const { tenantId: t, departmentId: d } = scope;
+  const rows = await prisma.$queryRaw<DeleteResult[]>`
+    WITH current AS (
+      SELECT tenant_id, id, department_id, version FROM deals
+      WHERE tenant_id = ${t}::uuid AND department_id = ${d}::uuid AND id = ${dealId}::uuid
+      FOR UPDATE
+    ),
+    checks AS (
+      SELECT EXISTS (SELECT 1 FROM current) AS found,
+             (${ifMatch}::int[] IS NULL OR (SELECT version FROM current) = ANY (${ifMatch}::int[])) AS precondition_ok
+    ),
+    deleted AS (
+      DELETE FROM deals x USING current c
+      WHERE x.tenant_id = c.tenant_id AND x.id = c.id AND (SELECT found AND precondition_ok FROM checks)
+      RETURNING x.tenant_id, x.id, x.department_id
+    ),
+    tombstone AS (
+      INSERT INTO deal_tombstones (tenant_id, id, department_id, deleted_at)
+      SELECT tenant_id, id, department_id, now() FROM deleted
+    )
+    SELECT found, precondition_ok FROM checks`;
+  return rows[0]!;
+}

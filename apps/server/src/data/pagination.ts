@@ -1,0 +1,46 @@
+// Keyset pagination. A cursor carries the sort key and id of the last row of a page plus a
+// fingerprint of the query that produced it (tenant, department, operation, filters, sort),
+// so a cursor replayed against another query, department or tenant is rejected, never
+// silently misapplied. Rows are fetched `limit + 1` at a time to know whether a next page
+// exists without counting.
+import { createHash } from 'node:crypto';
+import { ApiProblem } from '../http/problem.ts';
+
+export type CursorPosition = { key: string; id: string };
+export type PageRow = { json: string; sort_key: string; id: string };
+
+function fingerprint(scope: readonly unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(scope)).digest('base64url').slice(0, 16);
+}
+
+export function encodeCursor(position: CursorPosition, scope: readonly unknown[]): string {
+  return Buffer.from(JSON.stringify({ k: position.key, i: position.id, f: fingerprint(scope) })).toString('base64url');
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function decodeCursor(cursor: string | undefined, scope: readonly unknown[]): CursorPosition | undefined {
+  if (cursor === undefined) return undefined;
+  const invalid = new ApiProblem(
+    'malformed-request',
+    'The cursor is not a next_cursor of this query: page again from the start with the same filters and sort.',
+  );
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid;
+  }
+  if (typeof parsed !== 'object' || parsed === null) throw invalid;
+  const { k, i, f } = parsed as Record<string, unknown>;
+  if (typeof k !== 'string' || typeof i !== 'string' || !UUID.test(i) || f !== fingerprint(scope)) throw invalid;
+  return { key: k, id: i };
+}
+
+/** The `{ data, next_cursor }` document of a page, from rows whose JSON PostgreSQL built. */
+export function pageBody(rows: PageRow[], limit: number, scope: readonly unknown[]): string {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  const next = rows.length > limit && last ? encodeCursor({ key: last.sort_key, id: last.id }, scope) : null;
+  return `{"data":[${page.map((r) => r.json).join(',')}],"next_cursor":${JSON.stringify(next)}}`;
+}

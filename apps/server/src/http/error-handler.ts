@@ -1,0 +1,71 @@
+// The only place that writes error responses: every thrown thing becomes the contract's
+// application/problem+json. Database outages and saturation become 503 with Retry-After;
+// anything unforeseen is a 500 whose details go to the log, never to the client.
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { ApiProblem } from './problem.ts';
+import { isValidatorError, translateValidatorError } from './validator.ts';
+
+// SQLSTATE classes and driver codes that mean "the database cannot serve us right now".
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '53400', '57014']);
+const UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|connection is closed|Client has encountered a connection error|the database system is (starting up|shutting down)|Can't reach database server|terminating connection/i;
+
+function errorChain(error: unknown): Record<string, unknown>[] {
+  const chain: Record<string, unknown>[] = [];
+  for (let e: unknown = error; e && typeof e === 'object' && chain.length < 8; e = (e as { cause?: unknown }).cause) {
+    chain.push(e as Record<string, unknown>);
+  }
+  return chain;
+}
+
+function databaseProblem(error: unknown): ApiProblem | undefined {
+  for (const e of errorChain(error)) {
+    const codes = [e.code, e.originalCode, (e.meta as Record<string, unknown> | undefined)?.code, e.kind].map(String);
+    const message = String(e.message ?? '');
+    // Class 08 is "connection exception".
+    const unavailable = codes.some((c) => UNAVAILABLE_CODES.has(c) || /^08[0-9A-Z]{3}$/.test(c) || c === 'DatabaseNotReachable');
+    if (unavailable || UNAVAILABLE_MESSAGES.test(message)) {
+      return new ApiProblem('service-unavailable', 'The database is unreachable or saturated; retry shortly.', {
+        headers: { 'Retry-After': '1' },
+      });
+    }
+    // Class 22 (data exception) is input PostgreSQL refused, e.g. a date that does not exist.
+    const sqlstate = codes.find((c) => /^22\w{3}$/.test(c));
+    if (sqlstate) return new ApiProblem('validation-error', 'PostgreSQL rejected a value of the request.', { errors: { body: ['A value of the request is out of range or malformed.'] } });
+  }
+  return undefined;
+}
+
+function bodyParserProblem(error: unknown): ApiProblem | undefined {
+  const type = (error as { type?: unknown }).type;
+  if (type === 'entity.too.large') return new ApiProblem('payload-too-large', 'The request body exceeds 1048576 bytes.');
+  if (type === 'request.aborted' || type === 'request.size.invalid') return new ApiProblem('malformed-request', 'The request body was incomplete.');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new ApiProblem('unsupported-media-type', 'Send the request body as UTF-8 application/json.');
+  return undefined;
+}
+
+export function toProblem(error: unknown): ApiProblem {
+  if (error instanceof ApiProblem) return error;
+  if (isValidatorError(error)) return translateValidatorError(error);
+  return bodyParserProblem(error) ?? databaseProblem(error) ?? new ApiProblem('internal-error', 'An unexpected error occurred; it has been logged.');
+}
+
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) {
+      log.error({ err: error, req_id: res.locals.requestId }, problem.status === 503 ? 'database unavailable' : 'request failed');
+    }
+    if (res.headersSent) return res.end();
+    for (const [name, value] of Object.entries(problem.extra.headers ?? {})) res.setHeader(name, value);
+    res.removeHeader('ETag');
+    res.removeHeader('Location');
+    res
+      .status(problem.status)
+      .type('application/problem+json')
+      .send(JSON.stringify(problem.body(req.originalUrl.split('?')[0] ?? req.originalUrl)));
+  };
+}
+
+export const routeNotFound: RequestHandler = (_req, _res, next) =>
+  next(new ApiProblem('not-found', 'No such route. See /openapi.yaml for the routes of this API.'));

@@ -1,0 +1,43 @@
+// Tenants as partners meet them: a demo tenant (two departments, steps, employees, a key for
+// both departments), plus a second tenant and a revoked key, for scope tests.
+import type { Database } from '../../src/db/database.ts';
+import { createApiKey, revokeApiKey, seedDemoTenant, type DemoTenant } from '../../src/domain/tenancy.ts';
+
+export type World = {
+  tenant: DemoTenant;
+  apiKey: string;
+  department: DemoTenant['departments'][number];
+  otherDepartment: DemoTenant['departments'][number];
+  /** A key of the same tenant granted only `otherDepartment`. */
+  otherDepartmentKey: string;
+  otherTenant: DemoTenant;
+  revokedKey: string;
+};
+
+export async function seedWorld(db: Database): Promise<World> {
+  const tenant = await seedDemoTenant(db.prisma);
+  const [department, otherDepartment] = tenant.departments;
+  const otherTenant = await seedDemoTenant(db.prisma);
+  const otherDepartmentKey = await createApiKey(db.prisma, { tenant_id: tenant.tenant_id, department_ids: [otherDepartment!.id] });
+  const revoked = await createApiKey(db.prisma, { tenant_id: tenant.tenant_id, department_ids: [department!.id] });
+  await revokeApiKey(db.prisma, { id: revoked.id });
+  return {
+    tenant,
+    apiKey: tenant.api_key,
+    department: department!,
+    otherDepartment: otherDepartment!,
+    otherDepartmentKey: otherDepartmentKey.api_key,
+    otherTenant,
+    revokedKey: revoked.api_key,
+  };
+}
+
+export const referenceRequest = {
+  name: 'Example Dealname',
+  volume: 15000,
+  note: 'Important enterprise customer',
+  customers: [
+    { last_name: 'Doe', first_name: 'John' },
+    { last_name: 'Doe', first_name: 'Jane' },
+  ],
+};

@@ -1,0 +1,47 @@
+// The real app on an ephemeral 127.0.0.1 port, on this test file's own database, with every
+// response validated against the contract.
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { createApp, type AppDeps } from '../../src/app.ts';
+import { basePath } from '../../src/contract.ts';
+import { createDatabase, type Database } from '../../src/db/database.ts';
+import { uuidv7 } from '../../src/db/ids.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+
+export type TestServer = {
+  origin: string;
+  baseUrl: string;
+  db: Database;
+  database: TestDatabase;
+  close(): Promise<void>;
+};
+
+export async function startTestServer(overrides: Partial<AppDeps> = {}, poolMax = 5): Promise<TestServer> {
+  const database = await createTestDatabase();
+  const db = createDatabase({ url: database.url, poolMax, poolWaitMs: 1000, statementTimeoutMs: 5000 });
+  const app = createApp({
+    db,
+    log: pino({ level: 'silent' }),
+    newId: uuidv7,
+    rateLimitPerSecond: 0,
+    keyCacheTtlMs: 0,
+    validateResponses: true,
+    ready: async () => true,
+    ...overrides,
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    origin,
+    baseUrl: origin + basePath,
+    db,
+    database,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await db.close();
+      await database.drop();
+    },
+  };
+}
