@@ -67,7 +67,7 @@ const app = createApp({
   ready: async () => !shuttingDown && (await migrationsApplied(db.pool, migrations.length)),
 });
 
-const server = app.listen(config.port, config.host);
+const server = config.host === undefined ? app.listen(config.port) : app.listen(config.port, config.host);
 await new Promise<void>((resolve, reject) => {
   server.once('listening', resolve);
   server.once('error', reject);

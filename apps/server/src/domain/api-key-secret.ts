@@ -1,4 +1,4 @@
-// API key secrets: `dk_<8-char public prefix>_<32 random chars>`. Only the SHA-256 of the whole
+// API key secrets: `dk_<8 hex chars: public prefix>_<32 random base64url chars>`. Only the SHA-256 of the whole
 // secret and its public prefix are stored. Keys carry 190+ random bits, so an unsalted fast
 // hash is safe here (no dictionary to attack) and keeps the per-request lookup cheap.
 import { createHash, randomBytes } from 'node:crypto';
@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 export type NewApiKeySecret = { secret: string; prefix: string; hash: Buffer };
 
 export function generateApiKeySecret(): NewApiKeySecret {
-  const prefix = `dk_${randomBytes(6).toString('base64url')}`;
+  const prefix = `dk_${randomBytes(4).toString('hex')}`;
   const secret = `${prefix}_${randomBytes(24).toString('base64url')}`;
   return { secret, prefix, hash: hashApiKeySecret(secret) };
 }

@@ -52,7 +52,7 @@ function messageFor(field: string, message: string, errorCode: string | undefine
   if (keyword === 'required') return `The ${field} field is required.`;
   if (keyword === 'additionalProperties') return `The ${field} field is not allowed.`;
   if (keyword === 'minProperties') return 'Send at least one field to change.';
-  return `The ${field} field ${message.replace(/^must/, 'must')}.`;
+  return `The ${field} field ${message.replace(/\.+$/, '')}.`;
 }
 
 export function translateValidatorError(error: ValidatorError): ApiProblem {
