@@ -110,8 +110,12 @@ async function shutdown(signal: string) {
     process.exit(1);
   }, config!.shutdownGraceMs);
   force.unref();
-  // Stops accepting connections, closes idle keep-alive ones, waits for in-flight requests.
+  // Stops accepting connections and waits for in-flight requests. Keep-alive connections
+  // that go idle after their last response would hold close() open until keepAliveTimeout,
+  // so idle ones are closed as they appear.
+  const sweep = setInterval(() => server.closeIdleConnections(), 50);
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  clearInterval(sweep);
   await db.close();
   await embedded?.stop();
   log.info('stopped');
