@@ -102,7 +102,7 @@ export async function listDeals(prisma: PrismaClient, scope: Scope, query: DealL
       SELECT json, sort_key, id FROM (
         (${deals})
         UNION ALL
-        (SELECT json_build_object('id', t.id, 'deleted_at', api_timestamp(t.deleted_at))::text AS json,
+        (SELECT (SELECT row_to_json(r) FROM (SELECT t.id, api_timestamp(t.deleted_at) AS deleted_at) r)::text AS json,
                 api_timestamp(t.deleted_at) AS sort_key, t.id::text AS id, t.deleted_at AS k, t.id AS kid
          FROM deal_tombstones t
          WHERE ${Prisma.join(tombstoneWhere, ' AND ')}
@@ -135,12 +135,10 @@ export async function listDealStepChanges(
     SELECT c.json, c.sort_key, c.id
     FROM deals d
     LEFT JOIN LATERAL (
-      SELECT json_build_object(
-               'id', sc.id, 'deal_id', sc.deal_id, 'from_step_id', sc.from_step_id,
-               'to_step_id', sc.to_step_id, 'changed_at', api_timestamp(sc.changed_at)
-             )::text AS json,
+      SELECT row_to_json(r)::text AS json,
              api_timestamp(sc.changed_at) AS sort_key, sc.id::text AS id
-      FROM deal_step_changes sc
+      FROM deal_step_changes sc,
+           LATERAL (SELECT sc.id, sc.deal_id, sc.from_step_id, sc.to_step_id, api_timestamp(sc.changed_at) AS changed_at) r
       WHERE sc.tenant_id = d.tenant_id AND sc.deal_id = d.id ${after}
       ORDER BY sc.changed_at, sc.id
       LIMIT ${limit + 1}
