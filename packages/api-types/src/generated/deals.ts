@@ -15,7 +15,8 @@ export interface paths {
          * List deals
          * @description Lists the department's deals, with their customers, one page at a time. Filters combine
          *     with AND. With `include_deleted=true` (only together with `sort=updated_at` or
-         *     `sort=-updated_at`) deleted deals appear as tombstones, for incremental sync.
+         *     `sort=-updated_at`, and no filter but `updated_since`) deleted deals appear as
+         *     tombstones, for incremental sync.
          */
         get: operations["listDeals"];
         put?: never;
@@ -617,9 +618,15 @@ export interface components {
     };
     requestBodies: never;
     headers: {
-        /** @description Identifies this request in the server's logs (your own `X-Request-Id` if it was valid). */
+        /**
+         * @description Identifies this request in the server's logs (your own `X-Request-Id` if it was valid).
+         * @example 019cbd8b-dd8f-7a21-9a4e-3b1c2d4e5f60
+         */
         "X-Request-Id": string;
-        /** @description Version of the returned object, for `If-Match`. */
+        /**
+         * @description Version of the returned object, for `If-Match`.
+         * @example "1"
+         */
         ETag: string;
         /** @description `true` when this response is the stored response of an earlier request with the same `Idempotency-Key`. */
         "Idempotent-Replayed": "true";
@@ -711,7 +718,10 @@ export interface operations {
             /** @description The deal was created. */
             201: {
                 headers: {
-                    /** @description URL of the new deal. */
+                    /**
+                     * @description URL of the new deal.
+                     * @example /api/v1/integration/deals/019cbd8b-dd90-7119-b13e-f99dc519c4ad
+                     */
                     Location?: string;
                     ETag: components["headers"]["ETag"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -964,7 +974,10 @@ export interface operations {
             /** @description The customer was created. */
             201: {
                 headers: {
-                    /** @description URL of the new customer. */
+                    /**
+                     * @description URL of the new customer.
+                     * @example /api/v1/integration/customers/019cbd8b-dd89-7267-b306-ee2b7796de53
+                     */
                     Location?: string;
                     ETag: components["headers"]["ETag"];
                     "X-Request-Id": components["headers"]["X-Request-Id"];
