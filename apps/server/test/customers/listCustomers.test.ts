@@ -91,12 +91,15 @@ beforeAll(async () => {
     const reply = await api.call('PATCH', `/customers/${customer.id}`, { body: { note: `changed ${name}` } });
     ours.set(customer.id, reply.json);
   }
-  // Another tenant's customer who would match every filter below.
-  await api.call('POST', '/customers', {
-    body: { last_name: 'Baker', first_name: 'Quentin', company: 'Acme 100% snake_case', email: 'ben@baker.example' },
-    key: world.otherTenant.api_key,
-    department: world.otherTenant.departments[0]!.id,
-  });
+  // Another tenant's customers, who would match every filter below.
+  for (const first_name of ['Quentin', 'Nora']) {
+    const reply = await api.call('POST', '/customers', {
+      body: { last_name: 'Baker', first_name, company: 'Acme 100% snake_case', email: 'ben@baker.example' },
+      key: world.otherTenant.api_key,
+      department: world.otherTenant.departments[0]!.id,
+    });
+    expect(reply.status, reply.text).toBe(201);
+  }
 });
 afterAll(async () => {
   await server?.close();
@@ -168,8 +171,9 @@ describe('listCustomers', () => {
 
       it('orders by updated_at, not created_at, when asked to', async () => {
         const { all } = await walk('sort=-updated_at', 100);
-        // The last two changed were Adams, then Clark before it; neither is among the newest created.
-        expect(lastNames(all.slice(0, 2))).toEqual(['Adams', 'Clark']);
+        // Of the customers made in beforeAll, Clark and then Adams changed last, though made early.
+        const firstMade = all.filter((c) => people.some((p) => p.last_name === c.last_name));
+        expect(lastNames(firstMade.slice(0, 2))).toEqual(['Adams', 'Clark']);
       });
 
       it('breaks ties of equal last names by id', async () => {
@@ -219,12 +223,25 @@ describe('listCustomers', () => {
         expect(await search('smith')).toEqual(['Smith']);
         expect(await search('nora')).toEqual(['Smith']);
         expect(await search('h n')).toEqual([]);
+        // No field of Walker00 has a space in it.
+        expect(await search(' ')).not.toContain('Walker00');
       });
 
-      it('finds a customer by the exact spelling of a non-ASCII name (Turkish İ, Greek final Σ)', async () => {
+      it('finds a customer by non-ASCII letters in either case', async () => {
+        const muller = await create({ last_name: 'Müller', company: 'Ärztehaus Süd' });
+        expect(ids((await walk(`q=${encodeURIComponent('MÜLLER')}`, 100)).all)).toEqual([muller.id]);
+        expect(ids((await walk(`q=${encodeURIComponent('ärztehaus')}`, 100)).all)).toEqual([muller.id]);
+      });
+
+      // The term is lower-cased by JavaScript, the names by PostgreSQL: where the two disagree,
+      // a customer's own spelling of a name no longer finds them.
+      it('finds a customer by the exact spelling of a Turkish name with İ', async () => {
         const ilker = await create({ last_name: 'Yılmaz', first_name: 'İlker' });
-        const odos = await create({ last_name: 'Papadopoulos', company: 'ΟΔΟΣ ΑΕ' });
         expect(ids((await walk(`q=${encodeURIComponent('İlker')}`, 100)).all)).toEqual([ilker.id]);
+      });
+
+      it('finds a customer by the exact spelling of a Greek name ending in Σ', async () => {
+        const odos = await create({ last_name: 'Papadopoulos', company: 'ΟΔΟΣ ΑΕ' });
         expect(ids((await walk(`q=${encodeURIComponent('ΟΔΟΣ')}`, 100)).all)).toEqual([odos.id]);
       });
     });
@@ -298,7 +315,6 @@ describe('listCustomers', () => {
 
     it("refuses another tenant's cursor and another operation's cursor", async () => {
       const foreign = await firstCursor('/customers', world.otherTenant.api_key, world.otherTenant.departments[0]!.id);
-      expect((await api.call('GET', '/customers?limit=1', { key: world.otherTenant.api_key, department: world.otherTenant.departments[0]!.id })).json.next_cursor).toBe(foreign);
       await expectBadCursor(`cursor=${foreign}`);
       await expectBadCursor(`cursor=${await firstCursor('/steps')}`);
     });

@@ -104,7 +104,8 @@ describe('updateCustomer', () => {
     it('answers a problem for an id that exists nowhere, with or without If-Match; nothing written', async () => {
       const before = await api.customerCount();
       const id = uuidv7();
-      for (const headers of [{}, { 'If-Match': '"1"' }, { 'If-Match': '*' }]) {
+      const variants: Record<string, string>[] = [{}, { 'If-Match': '"1"' }, { 'If-Match': '*' }];
+      for (const headers of variants) {
         const reply = await patch(id, { note: 'x' }, headers);
         expectProblem(reply, 404, `/customers/${id}`);
         expect(reply.json.detail).toBe('No customer with this id exists in this tenant.');

@@ -1,17 +1,21 @@
 // What every response shares, whatever the operation: request ids, problem bodies, routing
 // errors, authentication, health endpoints, the contract and the docs.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revokeApiKey, createApiKey } from '../../src/domain/tenancy.ts';
 import { seedWorld, type World } from '../support/fixtures.ts';
 import { client, expectProblem } from '../support/http.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
+// Built by apps/docs before this package's tests (turbo: test depends on ^build).
+const docsDir = fileURLToPath(new URL('../../../docs/dist', import.meta.url));
 let server: TestServer;
 let world: World;
 let call: ReturnType<typeof client>;
 
 beforeAll(async () => {
-  server = await startTestServer({ keyCacheTtlMs: 300 });
+  server = await startTestServer({ keyCacheTtlMs: 300, docsDir });
   world = await seedWorld(server.db);
   call = client(server.baseUrl, { apiKey: world.apiKey, departmentId: world.department.id });
 });
@@ -97,6 +101,14 @@ describe('service endpoints', () => {
   it('/healthz and /readyz', async () => {
     expect((await fetch(`${server.origin}/healthz`)).status).toBe(200);
     expect((await fetch(`${server.origin}/readyz`)).status).toBe(200);
+  });
+
+  it('/docs serves the reference site', async () => {
+    expect(existsSync(docsDir), 'build the docs first: npm run docs').toBe(true);
+    const reply = await fetch(`${server.origin}/docs/`);
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await reply.text()).toContain('<title>Deals Integration API');
   });
 
   it('/openapi.yaml serves the contract', async () => {
