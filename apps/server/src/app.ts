@@ -10,7 +10,7 @@ import { accessLog } from './http/access-log.ts';
 import { authenticate } from './http/auth.ts';
 import { dispatch } from './http/dispatch.ts';
 import { errorHandler, routeNotFound } from './http/error-handler.ts';
-import { jsonBody } from './http/json-body.ts';
+import { jsonBody, queryStrings } from './http/json-body.ts';
 import { rateLimit } from './http/rate-limit.ts';
 import { requestId } from './http/request-id.ts';
 import { contractValidator } from './http/validator.ts';
@@ -54,6 +54,7 @@ export function createApp(deps: AppDeps): express.Express {
     authenticate((hash) => findApiKeyGrant(deps.db.prisma, hash), deps.keyCacheTtlMs),
     rateLimit(deps.rateLimitPerSecond),
     jsonBody,
+    queryStrings,
     ...contractValidator(contract, deps.validateResponses),
     dispatch(handlers, { prisma: deps.db.prisma, newId: deps.newId, basePath }, deps.validateResponses),
   );

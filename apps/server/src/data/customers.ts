@@ -107,7 +107,15 @@ export async function listCustomers(prisma: PrismaClient, scope: Scope, query: C
   const cursorScope = ['listCustomers', t, sortParam, query.q, query.email, query.updated_since];
   const position = decodeCursor(query.cursor, cursorScope);
   const where: Prisma.Sql[] = [Prisma.sql`c.tenant_id = ${t}::uuid`];
-  if (query.q !== undefined) where.push(Prisma.sql`${searchText} LIKE ${likePattern(query.q.toLowerCase())}`);
+  if (query.q !== undefined) {
+    // PostgreSQL lower-cases both sides (JavaScript's toLowerCase differs on some letters).
+    // The first condition lets the trigram index find candidates; the second keeps only those
+    // where one field contains the term, not the joined text across two fields.
+    const pattern = Prisma.sql`lower(${likePattern(query.q)})`;
+    where.push(Prisma.sql`${searchText} LIKE ${pattern}`);
+    where.push(Prisma.sql`(lower(c.last_name) LIKE ${pattern} OR lower(c.first_name) LIKE ${pattern}
+      OR lower(c.company) LIKE ${pattern} OR lower(c.email) LIKE ${pattern})`);
+  }
   if (query.email !== undefined) where.push(Prisma.sql`lower(c.email) = lower(${query.email})`);
   if (query.updated_since !== undefined) where.push(Prisma.sql`c.updated_at >= ${query.updated_since}::timestamptz`);
   if (position) {

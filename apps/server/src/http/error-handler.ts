@@ -10,10 +10,17 @@ import { isValidatorError, translateValidatorError } from './validator.ts';
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '53400', '57014']);
 const UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|connection is closed|Client has encountered a connection error|the database system is (starting up|shutting down)|Can't reach database server|terminating connection/i;
 
+// The errors to inspect: the error, its causes, and (Prisma 7) the driver adapter's error in
+// `meta.driverAdapterError`, whose `cause` carries PostgreSQL's SQLSTATE.
 function errorChain(error: unknown): Record<string, unknown>[] {
   const chain: Record<string, unknown>[] = [];
-  for (let e: unknown = error; e && typeof e === 'object' && chain.length < 8; e = (e as { cause?: unknown }).cause) {
-    chain.push(e as Record<string, unknown>);
+  const pending: unknown[] = [error];
+  while (pending.length > 0 && chain.length < 12) {
+    const e = pending.shift();
+    if (!e || typeof e !== 'object' || chain.includes(e as Record<string, unknown>)) continue;
+    const record = e as Record<string, unknown>;
+    chain.push(record);
+    pending.push(record.cause, (record.meta as Record<string, unknown> | undefined)?.driverAdapterError);
   }
   return chain;
 }

@@ -79,6 +79,18 @@ function structuralProblem(text: string): string | undefined {
   return undefined;
 }
 
+/** The same string checks for query parameters (`q=a%00b`), keyed by parameter name. */
+export const queryStrings: RequestHandler = (req, _res, next) => {
+  const errors: FieldErrors = {};
+  for (const [name, value] of Object.entries(req.query)) {
+    for (const v of Array.isArray(value) ? value : [value]) {
+      const message = typeof v === 'string' ? badStringMessage(v) : undefined;
+      if (message) errors[name] = [`The ${name} parameter ${message}`];
+    }
+  }
+  next(Object.keys(errors).length > 0 ? validationProblem(errors) : undefined);
+};
+
 /** PostgreSQL text cannot hold NUL, and a lone surrogate cannot be encoded as UTF-8. */
 export function badStringMessage(s: string): string | undefined {
   if (s.includes('\u0000')) return 'must not contain NUL characters.';

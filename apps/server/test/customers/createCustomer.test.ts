@@ -213,6 +213,9 @@ describe('createCustomer', () => {
       ['a birthday that does not exist', { last_name: 'Doe', birthday: '1980-02-30' }, ['birthday']],
       ['a birthday in the 13th month', { last_name: 'Doe', birthday: '1980-13-01' }, ['birthday']],
       ['a birthday in another format', { last_name: 'Doe', birthday: '12.04.1980' }, ['birthday']],
+      // 0000-01-01 is a full-date of RFC 3339 (the contract's format: date), but PostgreSQL's
+      // calendar has no year 0.
+      ['a birthday in the year 0000', { last_name: 'Doe', birthday: '0000-01-01' }, ['birthday']],
       ['a NUL character in a string', { last_name: 'Doe', first_name: 'Jo\u0000hn' }, ['first_name']],
       ['a NUL character in the last name', { last_name: '\u0000' }, ['last_name']],
       ['several invalid fields at once', { first_name: 'x'.repeat(256), email: 'nope', birthday: '1980-02-30' }, ['last_name', 'first_name', 'email', 'birthday']],

@@ -339,6 +339,10 @@ describe('listCustomers', () => {
       ['email=', 'email'],
       ['updated_since=yesterday', 'updated_since'],
       ['updated_since=2026-02-30T00:00:00Z', 'updated_since'],
+      // Valid for the contract's formats, but not for PostgreSQL: a NUL in text, a year 0.
+      ['q=a%00b', 'q'],
+      ['email=a%00b@example.com', 'email'],
+      ['updated_since=0000-01-01T00:00:00Z', 'updated_since'],
     ])('%s: errors keyed by the parameter', async (query, field) => {
       expectFieldErrors(await api.call('GET', `/customers?${query}`), '/customers', [field]);
     });

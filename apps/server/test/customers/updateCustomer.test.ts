@@ -143,6 +143,7 @@ describe('updateCustomer', () => {
       ['server-managed fields', { id: uuidv7(), tenant_id: uuidv7(), updated_at: '2026-03-05T10:29:46.000000Z' }, ['id', 'tenant_id', 'updated_at']],
       ['a string over its maximum length', { company: 'c'.repeat(256) }, ['company']],
       ['a birthday that does not exist', { birthday: '1981-02-29' }, ['birthday']],
+      ['a birthday in the year 0000, which PostgreSQL cannot store', { birthday: '0000-12-31' }, ['birthday']],
       ['an email that is not an address', { email: 'doe@' }, ['email']],
       ['a NUL character', { note: 'a\u0000b' }, ['note']],
     ];

@@ -600,7 +600,7 @@ export interface components {
         /** @description The `next_cursor` of the previous page; opaque. */
         Cursor: string;
         /**
-         * @description Only objects updated at or after this instant (RFC 3339).
+         * @description Only objects updated at or after this instant (RFC 3339, year 0001 or later).
          * @example 2026-03-05T00:00:00Z
          */
         UpdatedSince: string;
@@ -661,7 +661,7 @@ export interface operations {
                 /** @description Case-insensitive search in the deal name (substring match). */
                 q?: string;
                 /**
-                 * @description Only objects updated at or after this instant (RFC 3339).
+                 * @description Only objects updated at or after this instant (RFC 3339, year 0001 or later).
                  * @example 2026-03-05T00:00:00Z
                  */
                 updated_since?: components["parameters"]["UpdatedSince"];
@@ -919,7 +919,7 @@ export interface operations {
                 /** @description Only customers with exactly this email address (case-insensitive). */
                 email?: string;
                 /**
-                 * @description Only objects updated at or after this instant (RFC 3339).
+                 * @description Only objects updated at or after this instant (RFC 3339, year 0001 or later).
                  * @example 2026-03-05T00:00:00Z
                  */
                 updated_since?: components["parameters"]["UpdatedSince"];
