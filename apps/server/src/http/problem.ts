@@ -1,6 +1,8 @@
+import type { Problem } from '@deals/api-types';
+
 // The API's one error type. Everything that goes wrong becomes an ApiProblem, and the error
 // handler (error-handler.ts) is the only place that writes an error response.
-export type FieldErrors = Record<string, string[]>;
+export type FieldErrors = NonNullable<Problem['errors']>;
 
 // The kinds of problem the contract documents (components/responses), with the reference
 // system's `message` where it has a fixed one.
@@ -24,15 +26,7 @@ export type ProblemKind = keyof typeof kinds;
 
 export const PROBLEM_TYPE_BASE = 'https://deals-api.dev/problems/';
 
-export type ProblemBody = {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance: string;
-  message: string;
-  errors?: FieldErrors;
-};
+export type ProblemBody = Problem;
 
 export class ApiProblem extends Error {
   readonly status: number;
