@@ -25,6 +25,8 @@ export type AppDeps = {
   validateResponses: boolean;
   /** The built docs site (apps/docs/dist), served at /docs when it exists. */
   docsDir?: string;
+  /** Milliseconds clock for the rate-limit windows and the key cache (tests pin it). */
+  now?: () => number;
   /** Readiness: database reachable, migrations applied, not shutting down. */
   ready(): Promise<boolean>;
 };
@@ -51,8 +53,8 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(
     basePath,
-    authenticate((hash) => findApiKeyGrant(deps.db.prisma, hash), deps.keyCacheTtlMs),
-    rateLimit(deps.rateLimitPerSecond),
+    authenticate((hash) => findApiKeyGrant(deps.db.prisma, hash), deps.keyCacheTtlMs, deps.now),
+    rateLimit(deps.rateLimitPerSecond, deps.now),
     jsonBody,
     queryStrings,
     ...contractValidator(contract, deps.validateResponses),

@@ -1,24 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { referenceRequest, seedWorld, type World } from '../support/fixtures.ts';
-import { client, expectProblem } from '../support/http.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { describe, expect, it } from 'vitest';
+import { referenceRequest } from '../support/fixtures.ts';
+import { expectProblem } from '../support/http.ts';
+import { useWorld } from '../support/world.ts';
 
-let server: TestServer;
-let world: World;
-let call: ReturnType<typeof client>;
-
-beforeAll(async () => {
-  server = await startTestServer();
-  world = await seedWorld(server.db);
-  call = client(server.baseUrl, { apiKey: world.apiKey, departmentId: world.department.id });
-});
-afterAll(() => server.close());
+const t = useWorld();
 
 describe('getDeal', () => {
   describe('200', () => {
     it('returns the deal as created, with its ETag', async () => {
-      const created = await call('POST', '/deals', { body: referenceRequest });
-      const reply = await call('GET', `/deals/${created.json.id}`);
+      const created = await t.call('POST', '/deals', { body: referenceRequest });
+      const reply = await t.call('GET', `/deals/${created.json.id}`);
       expect(reply.status).toBe(200);
       expect(reply.json).toEqual(created.json);
       expect(reply.headers.get('etag')).toBe('"1"');
@@ -26,23 +17,23 @@ describe('getDeal', () => {
     });
 
     it('shows a linked customer\'s changes', async () => {
-      const created = await call('POST', '/deals', { body: referenceRequest });
+      const created = await t.call('POST', '/deals', { body: referenceRequest });
       const john = created.json.customers[0];
-      await call('PATCH', `/customers/${john.id}`, { body: { company: 'Doe Industries' } });
-      expect((await call('GET', `/deals/${created.json.id}`)).json.customers[0].company).toBe('Doe Industries');
+      await t.call('PATCH', `/customers/${john.id}`, { body: { company: 'Doe Industries' } });
+      expect((await t.call('GET', `/deals/${created.json.id}`)).json.customers[0].company).toBe('Doe Industries');
     });
   });
 
   describe('404', () => {
     it('for an unknown id and another tenant\'s deal, byte for byte', async () => {
-      const theirs = await call('POST', '/deals', {
+      const theirs = await t.call('POST', '/deals', {
         body: referenceRequest,
-        apiKey: world.otherTenant.api_key,
-        departmentId: world.otherTenant.departments[0]!.id,
+        apiKey: t.world.otherTenant.api_key,
+        departmentId: t.world.otherTenant.departments[0]!.id,
       });
       const unknownId = '019cbd8b-dd90-7119-b13e-f99dc519c4ad';
-      const unknown = await call('GET', `/deals/${unknownId}`);
-      const foreign = await call('GET', `/deals/${theirs.json.id}`);
+      const unknown = await t.call('GET', `/deals/${unknownId}`);
+      const foreign = await t.call('GET', `/deals/${theirs.json.id}`);
       expectProblem(unknown, 404);
       expect(foreign.text).toBe(unknown.text.replace(unknownId, theirs.json.id));
     });

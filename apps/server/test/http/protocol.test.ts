@@ -2,52 +2,42 @@
 // errors, authentication, health endpoints, the contract and the docs.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { revokeApiKey, createApiKey } from '../../src/domain/tenancy.ts';
-import { seedWorld, type World } from '../support/fixtures.ts';
-import { client, expectProblem } from '../support/http.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { expectProblem } from '../support/http.ts';
+import { useWorld } from '../support/world.ts';
 
 // Built by apps/docs before this package's tests (turbo: test depends on ^build).
 const docsDir = fileURLToPath(new URL('../../../docs/dist', import.meta.url));
-let server: TestServer;
-let world: World;
-let call: ReturnType<typeof client>;
-
-beforeAll(async () => {
-  server = await startTestServer({ keyCacheTtlMs: 300, docsDir });
-  world = await seedWorld(server.db);
-  call = client(server.baseUrl, { apiKey: world.apiKey, departmentId: world.department.id });
-});
-afterAll(() => server.close());
+const t = useWorld({ keyCacheTtlMs: 300, docsDir });
 
 describe('every response', () => {
   it('has an X-Request-Id, keeps a valid caller one and replaces an unsafe one', async () => {
-    const generated = await call('GET', '/steps');
+    const generated = await t.call('GET', '/steps');
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-    const kept = await call('GET', '/steps', { headers: { 'X-Request-Id': 'partner-trace.42' } });
+    const kept = await t.call('GET', '/steps', { headers: { 'X-Request-Id': 'partner-trace.42' } });
     expect(kept.headers.get('x-request-id')).toBe('partner-trace.42');
-    const replaced = await call('GET', '/steps', { headers: { 'X-Request-Id': 'bad id with spaces' } });
+    const replaced = await t.call('GET', '/steps', { headers: { 'X-Request-Id': 'bad id with spaces' } });
     expect(replaced.headers.get('x-request-id')).not.toBe('bad id with spaces');
-    const error = await call('GET', '/deals/019cbd8b-dd90-7119-b13e-f99dc519c4ad', { headers: { 'X-Request-Id': 'err-1' } });
+    const error = await t.call('GET', '/deals/019cbd8b-dd90-7119-b13e-f99dc519c4ad', { headers: { 'X-Request-Id': 'err-1' } });
     expect(error.headers.get('x-request-id')).toBe('err-1');
   });
 
   it('has no X-Powered-By', async () => {
-    expect((await call('GET', '/steps')).headers.get('x-powered-by')).toBeNull();
+    expect((await t.call('GET', '/steps')).headers.get('x-powered-by')).toBeNull();
   });
 });
 
 describe('routing', () => {
   it('404 problem for an unknown route, inside and outside the API', async () => {
-    expectProblem(await call('GET', '/nothing-here'), 404);
-    const outside = await fetch(`${server.origin}/nothing-here`);
+    expectProblem(await t.call('GET', '/nothing-here'), 404);
+    const outside = await fetch(`${t.server.origin}/nothing-here`);
     expect(outside.status).toBe(404);
     expect(outside.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   });
 
   it('405 with Allow for a method the route does not have', async () => {
-    const reply = await call('PUT', '/deals', { body: { name: 'x' } });
+    const reply = await t.call('PUT', '/deals', { body: { name: 'x' } });
     expectProblem(reply, 405);
     expect(reply.headers.get('allow')).toBe('POST, GET');
   });
@@ -55,64 +45,64 @@ describe('routing', () => {
 
 describe('authentication', () => {
   it('401 without a key, with an unknown key, with a revoked key', async () => {
-    for (const apiKey of [null, 'dk_00000000_unknown', world.revokedKey]) {
-      const problem = expectProblem(await call('GET', '/deals', { apiKey }), 401);
+    for (const apiKey of [null, 'dk_00000000_unknown', t.world.revokedKey]) {
+      const problem = expectProblem(await t.call('GET', '/deals', { apiKey }), 401);
       expect(problem.message).toBe('Unauthenticated.');
     }
   });
 
   it('403 for a department not granted, the same whether it exists or not', async () => {
-    const existing = expectProblem(await call('GET', '/deals', { apiKey: world.otherDepartmentKey }), 403);
-    const missing = expectProblem(await call('GET', '/deals', { apiKey: world.otherDepartmentKey, departmentId: '019cbd8b-dd90-7119-b13e-f99dc519c4ad' }), 403);
+    const existing = expectProblem(await t.call('GET', '/deals', { apiKey: t.world.otherDepartmentKey }), 403);
+    const missing = expectProblem(await t.call('GET', '/deals', { apiKey: t.world.otherDepartmentKey, departmentId: '019cbd8b-dd90-7119-b13e-f99dc519c4ad' }), 403);
     expect(missing).toEqual(existing);
   });
 
   it('400 for a missing or malformed X-Department-Id', async () => {
-    expectProblem(await call('GET', '/deals', { departmentId: null }), 400);
-    expectProblem(await call('GET', '/deals', { departmentId: 'sales' }), 400);
+    expectProblem(await t.call('GET', '/deals', { departmentId: null }), 400);
+    expectProblem(await t.call('GET', '/deals', { departmentId: 'sales' }), 400);
   });
 
   it('401 before 422: an unauthenticated invalid request learns nothing about validation', async () => {
-    expectProblem(await call('POST', '/deals', { apiKey: null, body: { bogus: true } }), 401);
+    expectProblem(await t.call('POST', '/deals', { apiKey: null, body: { bogus: true } }), 401);
   });
 
   it('a revoked key stops working within the cache time', async () => {
-    const key = await createApiKey(server.db.prisma, { tenant_id: world.tenant.tenant_id, department_ids: [world.department.id] });
-    expect((await call('GET', '/steps', { apiKey: key.api_key })).status).toBe(200);
-    await revokeApiKey(server.db.prisma, { id: key.id });
+    const key = await createApiKey(t.server.db.prisma, { tenant_id: t.world.tenant.tenant_id, department_ids: [t.world.department.id] });
+    expect((await t.call('GET', '/steps', { apiKey: key.api_key })).status).toBe(200);
+    await revokeApiKey(t.server.db.prisma, { id: key.id });
     await new Promise((r) => setTimeout(r, 350));
-    expectProblem(await call('GET', '/steps', { apiKey: key.api_key }), 401);
+    expectProblem(await t.call('GET', '/steps', { apiKey: key.api_key }), 401);
   });
 
   it('records last_used_at, storing only the hash and prefix of the secret', async () => {
-    const { rows } = await server.db.pool.query(
+    const { rows } = await t.server.db.pool.query(
       `SELECT prefix, encode(secret_hash, 'hex') AS hash, last_used_at FROM api_keys WHERE $1 LIKE prefix || '%'`,
-      [world.apiKey],
+      [t.world.apiKey],
     );
     expect(rows).toHaveLength(1);
     expect(rows[0].last_used_at).not.toBeNull();
     expect(rows[0].hash).toHaveLength(64);
-    const dump = JSON.stringify((await server.db.pool.query('SELECT * FROM api_keys')).rows);
-    expect(dump).not.toContain(world.apiKey);
+    const dump = JSON.stringify((await t.server.db.pool.query('SELECT * FROM api_keys')).rows);
+    expect(dump).not.toContain(t.world.apiKey);
   });
 });
 
 describe('service endpoints', () => {
   it('/healthz and /readyz', async () => {
-    expect((await fetch(`${server.origin}/healthz`)).status).toBe(200);
-    expect((await fetch(`${server.origin}/readyz`)).status).toBe(200);
+    expect((await fetch(`${t.server.origin}/healthz`)).status).toBe(200);
+    expect((await fetch(`${t.server.origin}/readyz`)).status).toBe(200);
   });
 
   it('/docs serves the reference site', async () => {
     expect(existsSync(docsDir), 'build the docs first: npm run docs').toBe(true);
-    const reply = await fetch(`${server.origin}/docs/`);
+    const reply = await fetch(`${t.server.origin}/docs/`);
     expect(reply.status).toBe(200);
     expect(reply.headers.get('content-type')).toMatch(/^text\/html/);
     expect(await reply.text()).toContain('<title>Deals Integration API');
   });
 
   it('/openapi.yaml serves the contract', async () => {
-    const reply = await fetch(`${server.origin}/openapi.yaml`);
+    const reply = await fetch(`${t.server.origin}/openapi.yaml`);
     expect(reply.status).toBe(200);
     expect(await reply.text()).toMatch(/^openapi: 3\.1\.0/);
   });
