@@ -12,6 +12,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { uuidv7 } from './db/ids.ts';
 import { migrate, migrationsApplied, readMigrations } from './db/migrate.ts';
 import { seedDemoIfEmpty } from './demo.ts';
+import { trackConnections } from './http/drain.ts';
 import { createLogger } from './logger.ts';
 
 let config;
@@ -68,6 +69,7 @@ const app = createApp({
 });
 
 const server = config.host === undefined ? app.listen(config.port) : app.listen(config.port, config.host);
+const drain = trackConnections(server);
 await new Promise<void>((resolve, reject) => {
   server.once('listening', resolve);
   server.once('error', reject);
@@ -110,12 +112,8 @@ async function shutdown(signal: string) {
     process.exit(1);
   }, config!.shutdownGraceMs);
   force.unref();
-  // Stops accepting connections and waits for in-flight requests. Keep-alive connections
-  // that go idle after their last response would hold close() open until keepAliveTimeout,
-  // so idle ones are closed as they appear.
-  const sweep = setInterval(() => server.closeIdleConnections(), 50);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  clearInterval(sweep);
+  // Stops accepting connections and waits for in-flight requests (see http/drain.ts).
+  await drain();
   await db.close();
   await embedded?.stop();
   log.info('stopped');

@@ -8,6 +8,8 @@ import { isValidatorError, translateValidatorError } from './validator.ts';
 
 // SQLSTATE classes and driver codes that mean "the database cannot serve us right now".
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '53400', '57014']);
+// Prisma's pg adapter reports lost connections as error kinds without a code.
+const UNAVAILABLE_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 const UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|connection is closed|Client has encountered a connection error|the database system is (starting up|shutting down)|Can't reach database server|terminating connection/i;
 
 // The errors to inspect: the error, its causes, and (Prisma 7) the driver adapter's error in
@@ -30,7 +32,7 @@ function databaseProblem(error: unknown): ApiProblem | undefined {
     const codes = [e.code, e.originalCode, (e.meta as Record<string, unknown> | undefined)?.code, e.kind].map(String);
     const message = String(e.message ?? '');
     // Class 08 is "connection exception".
-    const unavailable = codes.some((c) => UNAVAILABLE_CODES.has(c) || /^08[0-9A-Z]{3}$/.test(c) || c === 'DatabaseNotReachable');
+    const unavailable = codes.some((c) => UNAVAILABLE_CODES.has(c) || /^08[0-9A-Z]{3}$/.test(c) || UNAVAILABLE_ADAPTER_KINDS.has(c));
     if (unavailable || UNAVAILABLE_MESSAGES.test(message)) {
       return new ApiProblem('service-unavailable', 'The database is unreachable or saturated; retry shortly.', {
         headers: { 'Retry-After': '1' },

@@ -18,9 +18,16 @@ const KILL_AFTER = 50;
 /** A key that gets no 2xx within this long fails the test (the restart takes a few seconds). */
 const KEY_DEADLINE_MS = 40_000;
 
+// Raised so that the statement orphaned in the second test is not cancelled (default 5 s) before
+// the test releases it, however slow a loaded machine makes the steps in between. No statement
+// of the first test waits on anything.
+const env = { DB_STATEMENT_TIMEOUT_MS: '60000' };
+
 let database: TestDatabase;
 let tenant: Tenant;
 const processes: MainProcess[] = [];
+/** The process the first test leaves running; the second test kills it, saving a start. */
+let running: MainProcess | undefined;
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -35,7 +42,7 @@ type Acknowledged = { key: string; attempts: number; response: Exchange };
 
 describe('kill -9 of the server under a retrying writer', () => {
   it('every acknowledged Idempotency-Key maps to exactly one complete deal, and nothing else was written', async () => {
-    const first = await startApi(database.url);
+    const first = await startApi(database.url, env);
     processes.push(first);
     // The writer reads the current origin before every attempt, as a client behind a load
     // balancer or a service name would reach whichever process is up.
@@ -89,7 +96,7 @@ describe('kill -9 of the server under a retrying writer', () => {
     const inFlightAtKill = inFlight;
     first.child.kill('SIGKILL');
     expect(await first.exited).toBeNull(); // killed by the signal, no exit code
-    const second = await startApi(database.url);
+    const second = await startApi(database.url, env);
     processes.push(second);
     origin = second.origin;
     await Promise.all(writers);
@@ -175,5 +182,79 @@ describe('kill -9 of the server under a retrying writer', () => {
       `kill -9: ${inFlightAtKill} requests in flight at the kill; failed attempts ${JSON.stringify(failures)}; ` +
         `${recovered.length} keys needed retries, ${recovered.filter((a) => a.response.headers?.['idempotent-replayed'] === 'true').length} of them were answered by a replay`,
     );
+    running = second;
   }, 120_000);
+
+  it('a statement orphaned by the kill keeps its key: the retry gets 409 until it commits, then the replay', async () => {
+    // Two sessions: pg_stat_activity is a snapshot taken once per transaction, so the session
+    // holding the blocking transaction cannot watch the create arrive.
+    const sql = new pg.Client({ connectionString: database.url });
+    const observer = new pg.Client({ connectionString: database.url });
+    await sql.connect();
+    await observer.connect();
+    // The instance the retry reaches starts while the other one is set up to die: what matters
+    // here is the orphaned statement, and a start after the kill would only cost time.
+    const starting = startApi(database.url, env);
+    starting.then((p) => processes.push(p), () => undefined);
+    let second: MainProcess | undefined;
+    try {
+      // Holding the department's steps FOR UPDATE stalls the create at its foreign-key check,
+      // which runs at the end of the statement: after it took the key's advisory lock.
+      await sql.query('BEGIN');
+      await sql.query('SELECT id FROM steps WHERE tenant_id = $1 AND department_id = $2 FOR UPDATE', [tenant.tenantId, tenant.departmentId]);
+      const first = running ?? (await startApi(database.url, env));
+      if (!processes.includes(first)) processes.push(first);
+      running = undefined;
+      const key = randomUUID();
+      const post = (origin: string) =>
+        send(origin, 'POST', `${api}/deals`, { tenant, body: referenceRequest, headers: { 'Idempotency-Key': key }, timeoutMs: 15_000 });
+      const lost = post(first.origin);
+      const stalledCreates = async () =>
+        (
+          await observer.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity a
+             WHERE a.application_name = 'deals-api' AND a.wait_event_type = 'Lock' AND a.query LIKE '%idem_lock%'
+               AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted)`,
+          )
+        ).rows[0].n as number;
+      await until('the create to hold its key and wait at the foreign-key check', async () => (await stalledCreates()) === 1, 20_000);
+
+      first.child.kill('SIGKILL');
+      await first.exited;
+      expect((await lost).error).toMatch(/socket hang up|ECONNRESET/);
+      // PostgreSQL does not notice a dead client while a statement waits on a lock.
+      expect(await stalledCreates()).toBe(1);
+
+      second = await starting;
+      const whileOrphaned = await post(second.origin);
+      expect(whileOrphaned.status).toBe(409);
+      expect(whileOrphaned.headers?.['retry-after']).toBe('1');
+
+      await sql.query('COMMIT');
+      let answer: Exchange | undefined;
+      await until(
+        'a 2xx for the retried key',
+        async () => {
+          answer = await post(second!.origin);
+          return isSuccess(answer);
+        },
+        20_000,
+        100,
+      );
+      // The orphan committed after its client died; the retry is answered with its response.
+      expect(answer!.status).toBe(201);
+      expect(answer!.headers?.['idempotent-replayed']).toBe('true');
+      const { rows } = await observer.query(
+        `SELECT (SELECT count(*)::int FROM idempotency_records WHERE tenant_id = $1 AND key = $2) AS records,
+                (SELECT count(*)::int FROM deals WHERE tenant_id = $1 AND id = $3) AS deals`,
+        [tenant.tenantId, key, JSON.parse(answer!.text!).id],
+      );
+      expect(rows[0]).toEqual({ records: 1, deals: 1 });
+    } finally {
+      await sql.query('ROLLBACK').catch(() => undefined);
+      await sql.end();
+      await observer.end();
+      await stopApi(second);
+    }
+  }, 90_000);
 });

@@ -2,6 +2,7 @@
 // started on it, and an HTTP client that reports transport failures (reset, refused, hang up)
 // as data instead of throwing, so a load loop can count them and carry on.
 import http from 'node:http';
+import net from 'node:net';
 import { createDatabase } from '../../src/db/database.ts';
 import { seedDemoTenant } from '../../src/domain/tenancy.ts';
 import { startMain, type MainProcess } from '../support/process.ts';
@@ -47,6 +48,8 @@ export type Exchange = {
   text?: string;
   /** Set when no complete response arrived: `ECONNREFUSED`, `ECONNRESET`, `socket hang up`, `client timeout`. */
   error?: string;
+  /** The request went out on a kept-alive connection that an earlier response had used. */
+  reusedConnection?: boolean;
 };
 
 export type SendOptions = {
@@ -84,7 +87,7 @@ export function send(origin: string, method: string, path: string, options: Send
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ startedAt, endedAt: performance.now(), ...result });
+      resolve({ startedAt, endedAt: performance.now(), reusedConnection: req.reusedSocket, ...result });
     };
     const req = http.request(url, { method, headers, agent: options.agent ?? false }, (res) => {
       const chunks: Buffer[] = [];
@@ -124,3 +127,36 @@ export function tally(exchanges: readonly Exchange[]): Record<string, number> {
 }
 
 export const isSuccess = (e: Exchange) => e.status !== undefined && e.status >= 200 && e.status < 300;
+
+export type ResettingProxy = { port: number; resetAll(): void; close(): Promise<void> };
+
+/**
+ * A TCP proxy to PostgreSQL whose connections can be reset (RST, as a NAT or load balancer
+ * that drops state does), unlike test/support/tcp-proxy.ts, which closes them (FIN).
+ */
+export async function startResettingProxy(targetHost: string, targetPort: number): Promise<ResettingProxy> {
+  const clients = new Set<net.Socket>();
+  const server = net.createServer((downstream) => {
+    const upstream = net.connect(targetPort, targetHost);
+    clients.add(downstream);
+    for (const s of [downstream, upstream]) s.on('error', () => s.destroy());
+    downstream.on('close', () => {
+      clients.delete(downstream);
+      upstream.destroy();
+    });
+    upstream.on('close', () => downstream.destroy());
+    downstream.pipe(upstream).pipe(downstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    resetAll: () => {
+      for (const s of clients) s.resetAndDestroy();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of clients) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
