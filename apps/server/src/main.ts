@@ -13,6 +13,7 @@ import { uuidv7 } from './db/ids.ts';
 import { migrate, migrationsApplied, readMigrations } from './db/migrate.ts';
 import { seedDemoIfEmpty } from './demo.ts';
 import { trackConnections } from './http/drain.ts';
+import { listen } from './http/server.ts';
 import { createLogger } from './logger.ts';
 
 let config;
@@ -68,15 +69,8 @@ const app = createApp({
   ready: async () => !shuttingDown && (await migrationsApplied(db.pool, migrations.length)),
 });
 
-const server = config.host === undefined ? app.listen(config.port) : app.listen(config.port, config.host);
+const server = await listen(app, config.port, config.host);
 const drain = trackConnections(server);
-await new Promise<void>((resolve, reject) => {
-  server.once('listening', resolve);
-  server.once('error', reject);
-});
-// Node's defaults: keep-alive must outlive a load balancer's idle timeout (typically 60 s).
-server.keepAliveTimeout = 65_000;
-server.headersTimeout = 66_000;
 const { port } = server.address() as AddressInfo;
 const origin = `http://localhost:${port}`;
 log.info({ port, database: embedded ? 'embedded' : 'DATABASE_URL' }, `Deals API listening on ${origin}${basePath}`);

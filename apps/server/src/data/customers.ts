@@ -5,7 +5,7 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
 import { customerColumnList, customerColumns, customerRecordColumns } from './customer-columns.ts';
 import { likePattern } from './deals-read.ts';
 import { idempotencyColumns, idempotencyCtes, idempotencyStore, type IdempotencyInput, type IdempotencyOutcome } from './idempotency.ts';
-import { decodeCursor, pageBody, type PageRow } from './pagination.ts';
+import { cursorKeys, decodeCursor, pageBody, type PageRow } from './pagination.ts';
 import type { Scope } from './scope.ts';
 
 export async function findCustomer(prisma: PrismaClient, scope: Scope, customerId: string) {
@@ -85,10 +85,10 @@ export async function updateCustomer(
 export type CustomerListQuery = NonNullable<operations['listCustomers']['parameters']['query']>;
 type SortKey = NonNullable<CustomerListQuery['sort']> extends `-${infer K}` | infer K ? K : never;
 
-const sortKeys: Record<SortKey, { text: string; cast: string }> = {
-  created_at: { text: 'api_timestamp(c.created_at)', cast: 'timestamptz' },
-  updated_at: { text: 'api_timestamp(c.updated_at)', cast: 'timestamptz' },
-  last_name: { text: 'c.last_name', cast: 'text' },
+const sortKeys: Record<SortKey, { text: string; cast: string; valid: (k: string) => boolean }> = {
+  created_at: { text: 'api_timestamp(c.created_at)', cast: 'timestamptz', valid: cursorKeys.timestamp },
+  updated_at: { text: 'api_timestamp(c.updated_at)', cast: 'timestamptz', valid: cursorKeys.timestamp },
+  last_name: { text: 'c.last_name', cast: 'text', valid: cursorKeys.text },
 };
 
 // Must be the expression of the customers_search_idx trigram index, or the index is not used.
@@ -105,7 +105,7 @@ export async function listCustomers(prisma: PrismaClient, scope: Scope, query: C
   const key = sortKeys[sortKey];
   const column = Prisma.raw(`c.${sortKey}`);
   const cursorScope = ['listCustomers', t, sortParam, query.q, query.email, query.updated_since];
-  const position = decodeCursor(query.cursor, cursorScope);
+  const position = decodeCursor(query.cursor, cursorScope, key.valid);
   const where: Prisma.Sql[] = [Prisma.sql`c.tenant_id = ${t}::uuid`];
   if (query.q !== undefined) {
     // PostgreSQL lower-cases both sides (JavaScript's toLowerCase differs on some letters).

@@ -2,7 +2,7 @@
 import type { operations } from '@deals/api-types';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
 import { ApiProblem } from '../http/problem.ts';
-import { decodeCursor, pageBody, type PageRow } from './pagination.ts';
+import { cursorKeys, decodeCursor, pageBody, type PageRow } from './pagination.ts';
 import type { Scope } from './scope.ts';
 
 const dealJson = Prisma.sql`api_deal_json(
@@ -23,11 +23,12 @@ export type DealListQuery = NonNullable<operations['listDeals']['parameters']['q
 type SortKey = NonNullable<DealListQuery['sort']> extends `-${infer K}` | infer K ? K : never;
 
 // How each sort key of the contract is read, written into a cursor, and cast back.
-const sortKeys: Record<SortKey, { column: Prisma.Sql; text: (alias: string) => Prisma.Sql; cast: Prisma.Sql }> = {
-  created_at: { column: Prisma.raw('created_at'), text: (a) => Prisma.raw(`api_timestamp(${a}.created_at)`), cast: Prisma.raw('timestamptz') },
-  updated_at: { column: Prisma.raw('updated_at'), text: (a) => Prisma.raw(`api_timestamp(${a}.updated_at)`), cast: Prisma.raw('timestamptz') },
-  volume: { column: Prisma.raw('volume'), text: (a) => Prisma.raw(`${a}.volume::text`), cast: Prisma.raw('bigint') },
-  name: { column: Prisma.raw('name'), text: (a) => Prisma.raw(`${a}.name`), cast: Prisma.raw('text') },
+type SortKeyReading = { column: Prisma.Sql; text: (alias: string) => Prisma.Sql; cast: Prisma.Sql; valid: (k: string) => boolean };
+const sortKeys: Record<SortKey, SortKeyReading> = {
+  created_at: { column: Prisma.raw('created_at'), text: (a) => Prisma.raw(`api_timestamp(${a}.created_at)`), cast: Prisma.raw('timestamptz'), valid: cursorKeys.timestamp },
+  updated_at: { column: Prisma.raw('updated_at'), text: (a) => Prisma.raw(`api_timestamp(${a}.updated_at)`), cast: Prisma.raw('timestamptz'), valid: cursorKeys.timestamp },
+  volume: { column: Prisma.raw('volume'), text: (a) => Prisma.raw(`${a}.volume::text`), cast: Prisma.raw('bigint'), valid: cursorKeys.integer },
+  name: { column: Prisma.raw('name'), text: (a) => Prisma.raw(`${a}.name`), cast: Prisma.raw('text'), valid: cursorKeys.text },
 };
 
 /** `%`, `_` and `\` in a search term are literal characters, not LIKE wildcards. */
@@ -51,7 +52,7 @@ export async function listDeals(prisma: PrismaClient, scope: Scope, query: DealL
   }
   // Everything that shapes the result set, in a fixed order (not the URL's).
   const cursorScope = ['listDeals', t, d, sortParam, query.step_id, query.employee_id, query.customer_id, query.q, query.updated_since, includeDeleted];
-  const position = decodeCursor(query.cursor, cursorScope);
+  const position = decodeCursor(query.cursor, cursorScope, key.valid);
 
   // Equality filters join the keyset row so that the filter's index serves both.
   const rowColumns: Prisma.Sql[] = [Prisma.sql`d.tenant_id`, Prisma.sql`d.department_id`];
@@ -127,7 +128,7 @@ export async function listDealStepChanges(
   const { tenantId: t, departmentId: d } = scope;
   const limit = query.limit ?? 25;
   const cursorScope = ['listDealStepChanges', t, d, dealId];
-  const position = decodeCursor(query.cursor, cursorScope);
+  const position = decodeCursor(query.cursor, cursorScope, cursorKeys.timestamp);
   const after = position
     ? Prisma.sql`AND (sc.changed_at, sc.id) > (${position.key}::timestamptz, ${position.id}::uuid)`
     : Prisma.empty;

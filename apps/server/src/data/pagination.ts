@@ -19,7 +19,19 @@ export function encodeCursor(position: CursorPosition, scope: readonly unknown[]
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function decodeCursor(cursor: string | undefined, scope: readonly unknown[]): CursorPosition | undefined {
+// What a cursor's sort key may look like, per kind of sort column: anything else was not
+// written by this server, and must not reach PostgreSQL as a cast.
+export const cursorKeys = {
+  timestamp: (k: string) => /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(k) && !Number.isNaN(Date.parse(k)),
+  integer: (k: string) => /^\d{1,16}$/.test(k) && Number.isSafeInteger(Number(k)),
+  text: (k: string) => k.length <= 2000 && !k.includes('\u0000') && k.isWellFormed(),
+} as const;
+
+export function decodeCursor(
+  cursor: string | undefined,
+  scope: readonly unknown[],
+  validKey: (key: string) => boolean = cursorKeys.text,
+): CursorPosition | undefined {
   if (cursor === undefined) return undefined;
   const invalid = new ApiProblem(
     'malformed-request',
@@ -33,7 +45,7 @@ export function decodeCursor(cursor: string | undefined, scope: readonly unknown
   }
   if (typeof parsed !== 'object' || parsed === null) throw invalid;
   const { k, i, f } = parsed as Record<string, unknown>;
-  if (typeof k !== 'string' || typeof i !== 'string' || !UUID.test(i) || f !== fingerprint(scope)) throw invalid;
+  if (typeof k !== 'string' || typeof i !== 'string' || !UUID.test(i) || f !== fingerprint(scope) || !validKey(k)) throw invalid;
   return { key: k, id: i };
 }
 

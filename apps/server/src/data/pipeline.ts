@@ -2,7 +2,7 @@
 import type { operations } from '@deals/api-types';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { ApiProblem } from '../http/problem.ts';
-import { decodeCursor, encodeCursor } from './pagination.ts';
+import { cursorKeys, decodeCursor, encodeCursor } from './pagination.ts';
 import type { Scope } from './scope.ts';
 
 const badCursor = () => new ApiProblem('malformed-request', 'The cursor is not a next_cursor of this query.');
@@ -33,7 +33,7 @@ function page<T extends { id: string }>(rows: T[], limit: number, key: (row: T) 
 export async function listSteps(prisma: PrismaClient, scope: Scope, query: PageQuery) {
   const limit = query.limit ?? 25;
   const cursorScope = ['listSteps', scope.tenantId, scope.departmentId];
-  const after = decodeCursor(query.cursor, cursorScope);
+  const after = decodeCursor(query.cursor, cursorScope, cursorKeys.integer);
   const afterPosition = after ? Number(after.key) : 0;
   if (!Number.isSafeInteger(afterPosition)) throw badCursor();
   // Positions are unique per department, so the position alone orders and pages them.

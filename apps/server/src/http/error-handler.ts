@@ -46,10 +46,16 @@ function databaseProblem(error: unknown): ApiProblem | undefined {
 }
 
 function bodyParserProblem(error: unknown): ApiProblem | undefined {
-  const type = (error as { type?: unknown }).type;
+  const { type, status, expose } = error as { type?: unknown; status?: unknown; expose?: unknown };
   if (type === 'entity.too.large') return new ApiProblem('payload-too-large', 'The request body exceeds 1048576 bytes.');
   if (type === 'request.aborted' || type === 'request.size.invalid') return new ApiProblem('malformed-request', 'The request body was incomplete.');
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new ApiProblem('unsupported-media-type', 'Send the request body as UTF-8 application/json.');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return new ApiProblem('unsupported-media-type', 'Send the request body as uncompressed UTF-8 application/json.');
+  }
+  // Any other client error body-parser raises (it marks them `expose`) is a malformed request.
+  if (expose === true && typeof status === 'number' && status >= 400 && status < 500) {
+    return new ApiProblem('malformed-request', 'The request body could not be read.');
+  }
   return undefined;
 }
 
@@ -61,7 +67,13 @@ export function toProblem(error: unknown): ApiProblem {
 
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
-    const problem = toProblem(error);
+    let problem: ApiProblem;
+    try {
+      problem = toProblem(error);
+    } catch (translationError) {
+      log.error({ err: translationError, req_id: res.locals.requestId }, 'could not translate an error');
+      problem = new ApiProblem('internal-error', 'An unexpected error occurred; it has been logged.');
+    }
     if (problem.status >= 500) {
       log.error({ err: error, req_id: res.locals.requestId }, problem.status === 503 ? 'database unavailable' : 'request failed');
     }

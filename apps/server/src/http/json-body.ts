@@ -3,13 +3,15 @@
 // 4xx here: non-JSON media types (415), oversize bodies (413), invalid UTF-8 or JSON,
 // duplicate keys and absurd nesting (400), NUL characters and lone surrogates (422).
 import express, { type RequestHandler } from 'express';
-import { ApiProblem, validationProblem, type FieldErrors } from './problem.ts';
+import { addFieldError, ApiProblem, fieldErrors, validationProblem, type FieldErrors } from './problem.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 const MAX_DEPTH = 32;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-const readRaw = express.raw({ type: () => true, limit: BODY_LIMIT_BYTES });
+// inflate: false: a compressed body is refused (415) rather than decompressed, so the 1 MB
+// limit bounds what the server holds, not what a gzip bomb expands to.
+const readRaw = express.raw({ type: () => true, limit: BODY_LIMIT_BYTES, inflate: false });
 
 export const jsonBody: RequestHandler = (req, res, next) => {
   if (req.method !== 'POST' && req.method !== 'PATCH' && req.method !== 'PUT') return next();
@@ -43,7 +45,7 @@ export function parseJsonBody(raw: Buffer): unknown {
   }
   const structural = structuralProblem(text);
   if (structural) throw new ApiProblem('malformed-request', structural);
-  const errors: FieldErrors = {};
+  const errors = fieldErrors();
   collectBadStrings(value, [], errors);
   if (Object.keys(errors).length > 0) throw validationProblem(errors);
   return value;
@@ -81,11 +83,21 @@ function structuralProblem(text: string): string | undefined {
 
 /** The same string checks for query parameters (`q=a%00b`), keyed by parameter name. */
 export const queryStrings: RequestHandler = (req, _res, next) => {
-  const errors: FieldErrors = {};
+  // Node's query parser silently turns invalid percent-encoded UTF-8 into U+FFFD; a search
+  // for something other than what the client sent is refused instead.
+  const raw = req.originalUrl.split('?')[1] ?? '';
+  for (const part of raw.split('&')) {
+    try {
+      decodeURIComponent(part.replace(/\+/g, ' '));
+    } catch {
+      return next(new ApiProblem('malformed-request', 'The query string is not valid percent-encoded UTF-8.'));
+    }
+  }
+  const errors = fieldErrors();
   for (const [name, value] of Object.entries(req.query)) {
     for (const v of Array.isArray(value) ? value : [value]) {
       const message = typeof v === 'string' ? badStringMessage(v) : undefined;
-      if (message) errors[name] = [`The ${name} parameter ${message}`];
+      if (message) addFieldError(errors, name, `The ${name} parameter ${message}`);
     }
   }
   next(Object.keys(errors).length > 0 ? validationProblem(errors) : undefined);
@@ -103,7 +115,7 @@ function collectBadStrings(value: unknown, path: (string | number)[], errors: Fi
     const message = badStringMessage(value);
     if (message) {
       const field = path.join('.') || 'body';
-      errors[field] = [`The ${field} field ${message}`];
+      addFieldError(errors, field, `The ${field} field ${message}`);
     }
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => collectBadStrings(v, [...path, i], errors));

@@ -4,6 +4,28 @@ import type { Problem } from '@deals/api-types';
 // handler (error-handler.ts) is the only place that writes an error response.
 export type FieldErrors = NonNullable<Problem['errors']>;
 
+/**
+ * An empty error map without a prototype: field names come from the client, and a field
+ * called `constructor` or `__proto__` must be a key like any other.
+ */
+export const fieldErrors = (): FieldErrors => Object.create(null) as FieldErrors;
+
+export function addFieldError(errors: FieldErrors, field: string, message: string): void {
+  (errors[field] ??= []).push(message);
+}
+
+// The contract bounds every string of a problem; parts echo what the client sent, so they
+// are cut to those bounds rather than let a long URL or field name break the schema.
+const cut = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
+
+function boundedErrors(errors: FieldErrors): FieldErrors {
+  const bounded = fieldErrors();
+  for (const [field, messages] of Object.entries(errors).slice(0, 200)) {
+    bounded[cut(field, 200)] = messages.slice(0, 20).map((m) => cut(m, 500));
+  }
+  return bounded;
+}
+
 // The kinds of problem the contract documents (components/responses), with the reference
 // system's `message` where it has a fixed one.
 const kinds = {
@@ -16,6 +38,7 @@ const kinds = {
   'precondition-failed': { status: 412, title: 'Precondition failed' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'headers-too-large': { status: 431, title: 'Request header fields too large' },
   'validation-error': { status: 422, title: 'Validation error', message: 'validation error' },
   'rate-limited': { status: 429, title: 'Too many requests', message: 'Too Many Attempts.' },
   'internal-error': { status: 500, title: 'Internal server error', message: 'Server Error' },
@@ -41,14 +64,15 @@ export class ApiProblem extends Error {
 
   body(instance: string): ProblemBody {
     const kind = kinds[this.kind];
+    const detail = cut(this.detail, 2000);
     return {
       type: PROBLEM_TYPE_BASE + this.kind,
       title: kind.title,
       status: kind.status,
-      detail: this.detail,
-      instance,
-      message: 'message' in kind ? kind.message : this.detail,
-      ...(this.extra.errors ? { errors: this.extra.errors } : {}),
+      detail,
+      instance: cut(instance, 2048),
+      message: 'message' in kind ? kind.message : detail,
+      ...(this.extra.errors ? { errors: boundedErrors(this.extra.errors) } : {}),
     };
   }
 }

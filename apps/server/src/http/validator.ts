@@ -4,7 +4,7 @@
 // API's problems: 422 with the reference system's `errors` map for invalid data.
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { RequestHandler } from 'express';
-import { ApiProblem, notFound, validationProblem, type FieldErrors } from './problem.ts';
+import { addFieldError, ApiProblem, fieldErrors, notFound, validationProblem } from './problem.ts';
 
 export function contractValidator(apiSpec: object, validateResponses: boolean): RequestHandler[] {
   return OpenApiValidator.middleware({
@@ -80,10 +80,15 @@ export function translateValidatorError(error: ValidatorError): ApiProblem {
   if (header) {
     return new ApiProblem('malformed-request', `The ${fieldOf(header.path).field} header ${header.message}.`);
   }
-  const errors: FieldErrors = {};
+  // A path segment that is not valid percent-encoding fails before routing (the validator's
+  // decodeURIComponent throws): no such object.
+  if (details.some((d) => /malformed uri/i.test(d.message))) {
+    return new ApiProblem('not-found', 'No such route or object.');
+  }
+  const errors = fieldErrors();
   for (const d of details) {
     const { field } = fieldOf(d.path);
-    (errors[field] ??= []).push(messageFor(field, d.message, d.errorCode));
+    addFieldError(errors, field, messageFor(field, d.message, d.errorCode));
   }
   if (Object.keys(errors).length === 0) errors.body = [error.message];
   return validationProblem(errors);

@@ -6,6 +6,7 @@ import { createApp, type AppDeps } from '../../src/app.ts';
 import { basePath } from '../../src/contract.ts';
 import { createDatabase, type Database } from '../../src/db/database.ts';
 import { uuidv7 } from '../../src/db/ids.ts';
+import { listen } from '../../src/http/server.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export type TestServer = {
@@ -29,8 +30,7 @@ export async function startTestServer(overrides: Partial<AppDeps> = {}, poolMax 
     ready: async () => true,
     ...overrides,
   });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const server = await listen(app, 0, '127.0.0.1');
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     origin,

@@ -1,9 +1,9 @@
 import type { DealChecks } from '../../data/deals-write.ts';
-import type { FieldErrors } from '../../http/problem.ts';
+import { fieldErrors, type FieldErrors } from '../../http/problem.ts';
 
 /** The 422 field errors for references a deal write named that are not in scope. */
 export function referenceErrors(checks: DealChecks, body: { step_id?: string; customer_ids?: string[] }): FieldErrors {
-  const errors: FieldErrors = {};
+  const errors = fieldErrors();
   if (!checks.step_ok) {
     errors.step_id = [
       body.step_id === undefined
@@ -13,7 +13,8 @@ export function referenceErrors(checks: DealChecks, body: { step_id?: string; cu
   }
   if (!checks.employee_ok) errors.employee_id = ['The selected employee_id does not work in this department.'];
   for (const id of checks.unknown_customer_ids) {
-    const index = body.customer_ids?.indexOf(id) ?? -1;
+    // PostgreSQL answers with lower-case ids; the client may have sent upper case.
+    const index = body.customer_ids?.findIndex((given) => given.toLowerCase() === id) ?? -1;
     errors[`customer_ids.${index}`] = [`The selected customer_ids.${index} is not a customer of this tenant.`];
   }
   return errors;
