@@ -49,7 +49,7 @@ describe('contractValidator', () => {
 
   it('rejects a status the operation does not declare', () => {
     expect(contract.check('deleteDeal', { status: 200, headers: created, body: reference })).toEqual([
-      'deleteDeal 200: status 200 is not declared (declared: 204, 400, 401, 403, 404, 412, 429, 503)',
+      'deleteDeal 200: status 200 is not declared (declared: 204, 400, 401, 403, 404, 412, 429, 431, 503)',
     ]);
   });
 
