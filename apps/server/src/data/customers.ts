@@ -119,8 +119,9 @@ export async function listCustomers(prisma: PrismaClient, scope: Scope, query: C
   if (query.email !== undefined) where.push(Prisma.sql`lower(c.email) = lower(${query.email})`);
   if (query.updated_since !== undefined) where.push(Prisma.sql`c.updated_at >= ${query.updated_since}::timestamptz`);
   if (position) {
-    where.push(Prisma.sql`(c.tenant_id, ${column}, c.id) ${Prisma.raw(descending ? '<' : '>')}
-      (${t}::uuid, ${position.key}::${Prisma.raw(key.cast)}, ${position.id}::uuid)`);
+    // (sort column, id) alone: see listDeals on why the scan then starts at the cursor.
+    where.push(Prisma.sql`(${column}, c.id) ${Prisma.raw(descending ? '<' : '>')}
+      (${position.key}::${Prisma.raw(key.cast)}, ${position.id}::uuid)`);
   }
   const dir = Prisma.raw(descending ? 'DESC' : 'ASC');
   const rows = await prisma.$queryRaw<PageRow[]>`

@@ -5,11 +5,21 @@ import { ApiProblem } from '../http/problem.ts';
 import { cursorKeys, decodeCursor, pageBody, type PageRow } from './pagination.ts';
 import type { Scope } from './scope.ts';
 
-const dealJson = Prisma.sql`api_deal_json(
-  d,
-  (SELECT e.first_name || ' ' || e.last_name FROM employees e WHERE e.tenant_id = d.tenant_id AND e.id = d.employee_id),
-  api_deal_customers_json(d.tenant_id, d.id)
-)::text`;
+/** The linked customers of deal `alias`, in link order, as the API shows them. */
+export const dealCustomersJson = (alias: string) => Prisma.sql`(
+  SELECT coalesce(json_agg(api_customer_json(c) ORDER BY dc.position), '[]'::json)
+  FROM deal_customers dc
+  JOIN customers c ON c.tenant_id = dc.tenant_id AND c.id = dc.customer_id
+  WHERE dc.tenant_id = ${Prisma.raw(alias)}.tenant_id AND dc.deal_id = ${Prisma.raw(alias)}.id
+)`;
+
+/** The employee name of deal `alias` (null when unassigned). */
+export const employeeName = (alias: string) => Prisma.sql`(
+  SELECT e.first_name || ' ' || e.last_name FROM employees e
+  WHERE e.tenant_id = ${Prisma.raw(alias)}.tenant_id AND e.id = ${Prisma.raw(alias)}.employee_id
+)`;
+
+const dealJson = Prisma.sql`api_deal_json(d, ${employeeName('d')}, ${dealCustomersJson('d')})::text`;
 
 export async function findDeal(prisma: PrismaClient, scope: Scope, dealId: string) {
   const rows = await prisma.$queryRaw<{ json: string; version: number }[]>`
@@ -54,21 +64,14 @@ export async function listDeals(prisma: PrismaClient, scope: Scope, query: DealL
   const cursorScope = ['listDeals', t, d, sortParam, query.step_id, query.employee_id, query.customer_id, query.q, query.updated_since, includeDeleted];
   const position = decodeCursor(query.cursor, cursorScope, key.valid);
 
-  // Equality filters join the keyset row so that the filter's index serves both.
-  const rowColumns: Prisma.Sql[] = [Prisma.sql`d.tenant_id`, Prisma.sql`d.department_id`];
-  const rowValues: Prisma.Sql[] = [Prisma.sql`${t}::uuid`, Prisma.sql`${d}::uuid`];
   const where: Prisma.Sql[] = [Prisma.sql`d.tenant_id = ${t}::uuid`, Prisma.sql`d.department_id = ${d}::uuid`];
   if (query.step_id !== undefined) {
     where.push(Prisma.sql`d.step_id = ${query.step_id}::uuid`);
-    rowColumns.push(Prisma.sql`d.step_id`);
-    rowValues.push(Prisma.sql`${query.step_id}::uuid`);
   }
   if (query.employee_id === 'unassigned') {
     where.push(Prisma.sql`d.employee_id IS NULL`);
   } else if (query.employee_id !== undefined) {
     where.push(Prisma.sql`d.employee_id = ${query.employee_id}::uuid`);
-    rowColumns.push(Prisma.sql`d.employee_id`);
-    rowValues.push(Prisma.sql`${query.employee_id}::uuid`);
   }
   if (query.customer_id !== undefined) {
     where.push(Prisma.sql`d.id IN (SELECT dc.deal_id FROM deal_customers dc
@@ -78,14 +81,21 @@ export async function listDeals(prisma: PrismaClient, scope: Scope, query: DealL
   if (query.updated_since !== undefined) where.push(Prisma.sql`d.updated_at >= ${query.updated_since}::timestamptz`);
   const cmp = Prisma.raw(descending ? '<' : '>');
   const dir = Prisma.raw(descending ? 'DESC' : 'ASC');
+  // The keyset row is (sort column, id) alone, next to the equality conditions: PostgreSQL
+  // then starts the index scan at the cursor. With the equality columns inside the row it
+  // starts at the department's edge and reads every entry before the cursor.
   if (position) {
-    where.push(Prisma.sql`(${Prisma.join([...rowColumns, Prisma.sql`d.${key.column}`, Prisma.sql`d.id`])})
-      ${cmp} (${Prisma.join([...rowValues, Prisma.sql`${position.key}::${key.cast}`, Prisma.sql`${position.id}::uuid`])})`);
+    where.push(Prisma.sql`(d.${key.column}, d.id) ${cmp} (${position.key}::${key.cast}, ${position.id}::uuid)`);
   }
+  // A name search is served by the trigram index, then sorted. Without the OFFSET 0 fence
+  // the planner may walk a sort index instead, expecting matches to be spread evenly through
+  // it, and read most of the department to fill a page of a rare term.
+  const source = query.q === undefined
+    ? Prisma.sql`deals d WHERE ${Prisma.join(where, ' AND ')}`
+    : Prisma.sql`(SELECT * FROM deals d WHERE ${Prisma.join(where, ' AND ')} OFFSET 0) d`;
   const deals = Prisma.sql`
     SELECT ${dealJson} AS json, ${key.text('d')} AS sort_key, d.id::text AS id, d.${key.column} AS k, d.id AS kid
-    FROM deals d
-    WHERE ${Prisma.join(where, ' AND ')}
+    FROM ${source}
     ORDER BY d.${key.column} ${dir}, d.id ${dir}
     LIMIT ${limit + 1}`;
 
@@ -96,8 +106,7 @@ export async function listDeals(prisma: PrismaClient, scope: Scope, query: DealL
     const tombstoneWhere: Prisma.Sql[] = [Prisma.sql`t.tenant_id = ${t}::uuid`, Prisma.sql`t.department_id = ${d}::uuid`];
     if (query.updated_since !== undefined) tombstoneWhere.push(Prisma.sql`t.deleted_at >= ${query.updated_since}::timestamptz`);
     if (position) {
-      tombstoneWhere.push(Prisma.sql`(t.tenant_id, t.department_id, t.deleted_at, t.id)
-        ${cmp} (${t}::uuid, ${d}::uuid, ${position.key}::timestamptz, ${position.id}::uuid)`);
+      tombstoneWhere.push(Prisma.sql`(t.deleted_at, t.id) ${cmp} (${position.key}::timestamptz, ${position.id}::uuid)`);
     }
     rows = await prisma.$queryRaw<PageRow[]>`
       SELECT json, sort_key, id FROM (

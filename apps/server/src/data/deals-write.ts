@@ -4,6 +4,7 @@
 // nothing: every CTE's insert is conditioned on `allowed.ok`.
 import type { DealCreate, DealPatch } from '@deals/api-types';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import { dealCustomersJson, employeeName } from './deals-read.ts';
 import { customerColumnList, customerColumnValues, customerRecordColumns } from './customer-columns.ts';
 import { idempotencyColumns, idempotencyCtes, idempotencyStore, type IdempotencyInput, type IdempotencyOutcome } from './idempotency.ts';
 import type { Scope } from './scope.ts';
@@ -188,10 +189,10 @@ export async function updateDeal(
     SELECT row_to_json(checks) AS checks,
            (SELECT api_deal_json(
               ROW(u.*)::deals,
-              (SELECT e.first_name || ' ' || e.last_name FROM employees e WHERE e.tenant_id = u.tenant_id AND e.id = u.employee_id),
+              ${employeeName('u')},
               CASE WHEN ${relink}::boolean
                 THEN (SELECT coalesce(json_agg(api_customer_json(l.c) ORDER BY l.pos), '[]'::json) FROM linked l)
-                ELSE api_deal_customers_json(u.tenant_id, u.id) END
+                ELSE ${dealCustomersJson('u')} END
             )::text FROM updated u) AS body,
            (SELECT version FROM updated) AS version,
            true AS lock_acquired, NULL::json AS prior

@@ -190,42 +190,44 @@ CREATE TABLE idempotency_records (
 CREATE INDEX idempotency_records_expires_idx ON idempotency_records (expires_at);
 
 -- The API's representations, built by PostgreSQL so that a request needs one round trip and
--- no row objects are materialised in Node. Timestamps: UTC, six fractional digits, `Z`.
+-- no row objects are materialised in Node. Each is a one-expression SQL function (no FROM,
+-- not volatile), which PostgreSQL inlines into the calling query instead of calling it per
+-- row; the composite types name the fields and fix their order (the reference page's).
+-- Timestamps: UTC, six fractional digits, `Z`.
 CREATE FUNCTION api_timestamp(t timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 $$;
 
--- row_to_json over a subselect keeps the column order (the reference page's field order) and
--- prints compact JSON, unlike json_build_object.
+CREATE TYPE api_customer AS (
+  id uuid, company text, website text, title text, first_name text, last_name text,
+  phone_1 text, phone_2 text, phone_3 text, phone_1_label text, phone_2_label text, phone_3_label text,
+  email text, postcode text, address text, city text, country text, state text, lead_origin text,
+  birthday text, note text, tenant_id uuid, created_at text, updated_at text
+);
+
 CREATE FUNCTION api_customer_json(c customers) RETURNS json
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT row_to_json(r) FROM (SELECT
+  SELECT row_to_json(ROW(
     c.id, c.company, c.website, c.title, c.first_name, c.last_name,
     c.phone_1, c.phone_2, c.phone_3, c.phone_1_label, c.phone_2_label, c.phone_3_label,
     c.email, c.postcode, c.address, c.city, c.country, c.state, c.lead_origin,
-    to_char(c.birthday, 'YYYY-MM-DD') AS birthday, c.note, c.tenant_id,
-    api_timestamp(c.created_at) AS created_at, api_timestamp(c.updated_at) AS updated_at
-  ) r
+    to_char(c.birthday, 'YYYY-MM-DD'), c.note, c.tenant_id,
+    api_timestamp(c.created_at), api_timestamp(c.updated_at)
+  )::api_customer)
 $$;
+
+CREATE TYPE api_deal AS (
+  id uuid, name text, volume bigint, employee_id uuid, employee_name text, step_id uuid,
+  department_id uuid, note text, created_at text, updated_at text, customers json
+);
 
 CREATE FUNCTION api_deal_json(d deals, employee_name text, customers json) RETURNS json
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT row_to_json(r) FROM (SELECT
-    d.id, d.name, d.volume, d.employee_id, employee_name AS employee_name,
-    d.step_id, d.department_id, d.note,
-    api_timestamp(d.created_at) AS created_at, api_timestamp(d.updated_at) AS updated_at,
-    coalesce(customers, '[]'::json) AS customers
-  ) r
-$$;
-
--- The linked customers of a deal, in link order, as the API shows them.
-CREATE FUNCTION api_deal_customers_json(p_tenant_id uuid, p_deal_id uuid) RETURNS json
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT coalesce(json_agg(api_customer_json(c) ORDER BY dc.position), '[]'::json)
-  FROM deal_customers dc
-  JOIN customers c ON c.tenant_id = dc.tenant_id AND c.id = dc.customer_id
-  WHERE dc.tenant_id = p_tenant_id AND dc.deal_id = p_deal_id
+  SELECT row_to_json(ROW(
+    d.id, d.name, d.volume, d.employee_id, employee_name, d.step_id, d.department_id, d.note,
+    api_timestamp(d.created_at), api_timestamp(d.updated_at), coalesce(customers, '[]'::json)
+  )::api_deal)
 $$;
 
 -- Lets a single-statement write abort itself (rolling back every CTE) when a check that can
