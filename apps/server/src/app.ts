@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { findApiKeyGrant } from './data/api-keys.ts';
 import type { Database } from './db/database.ts';
 import type { IdGenerator } from './db/ids.ts';
+import { withPreparedRawQueries } from './db/prepared.ts';
 import { basePath, contract, contractText } from './contract.ts';
 import { accessLog } from './http/access-log.ts';
 import { authenticate } from './http/auth.ts';
@@ -32,6 +33,7 @@ export type AppDeps = {
 };
 
 export function createApp(deps: AppDeps): express.Express {
+  const prisma = withPreparedRawQueries(deps.db.prisma, deps.db.pool);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are the resources' versions (http/etag.ts), not body hashes
@@ -53,12 +55,12 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(
     basePath,
-    authenticate((hash) => findApiKeyGrant(deps.db.prisma, hash), deps.keyCacheTtlMs, deps.now),
+    authenticate((hash) => findApiKeyGrant(prisma, hash), deps.keyCacheTtlMs, deps.now),
     rateLimit(deps.rateLimitPerSecond, deps.now),
     jsonBody,
     queryStrings,
     ...contractValidator(contract, deps.validateResponses),
-    dispatch(handlers, { prisma: deps.db.prisma, newId: deps.newId, basePath }, deps.validateResponses),
+    dispatch(handlers, { prisma, newId: deps.newId, basePath }, deps.validateResponses),
   );
   app.use(routeNotFound);
   app.use(errorHandler(deps.log));

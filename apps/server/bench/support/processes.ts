@@ -31,7 +31,10 @@ export type Child = {
 
 async function startChild(name: string, script: string, env: Record<string, string>): Promise<Child> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+  // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of each process (open it in Chrome DevTools).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  // The V8 flags of `npm start` (apps/server/package.json), for the baseline as well.
+  const child: ChildProcess = spawn(process.execPath, [...profile, '--max-semi-space-size=4', '--import', 'tsx', script], {
     cwd: serverDir,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],

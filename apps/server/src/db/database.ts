@@ -28,6 +28,9 @@ export function createDatabase(options: DatabaseOptions): Database {
     // pool into a 503 with Retry-After instead of a hung request.
     connectionTimeoutMillis: options.poolWaitMs,
     idleTimeoutMillis: 30_000,
+    // Connections are renewed every 10 minutes, which also bounds the prepared statements
+    // (db/prepared.ts) each one accumulates.
+    maxLifetimeSeconds: 600,
     statement_timeout: options.statementTimeoutMs,
     application_name: 'deals-api',
   });
