@@ -199,10 +199,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     const idemKey = typeof key === 'string' ? key : null;
     const requestHash = idemKey ? createHash('sha256').update(text).digest('hex') : null;
     const dealId = uuidv7();
-    const { rows } = await pool.query<{ body: string | null; prior: string | null; got: boolean }>(createSql, [
+    const { rows } = await pool.query<{ body: string | null; prior: string | null; got: boolean }>({ name: 'create_deal', text: createSql, values: [
       t, departmentId, dealId, uuidv7(), body.name, body.volume ?? 0, body.note ?? null,
       JSON.stringify(customers), idemKey, requestHash,
-    ]);
+    ] });
     const row = rows[0]!;
     if (row.prior !== null) return send(res, 201, row.prior, { 'Idempotent-Replayed': 'true' });
     if (!row.got) return send(res, 409, problem(409, 'Conflict'));
@@ -211,12 +211,12 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   }
   if (req.method === 'GET' && rest === '') {
     const limit = Math.min(100, Math.max(1, Number(url.searchParams.get('limit') ?? 25) || 25));
-    const { rows } = await pool.query(listSql, [t, departmentId, limit + 1]);
+    const { rows } = await pool.query({ name: 'list_deals', text: listSql, values: [t, departmentId, limit + 1] });
     return send(res, 200, page(rows, limit));
   }
   const id = rest.slice(1);
   if (req.method === 'GET' && UUID.test(id)) {
-    const { rows } = await pool.query<{ json: string }>(getSql, [t, departmentId, id]);
+    const { rows } = await pool.query<{ json: string }>({ name: 'get_deal', text: getSql, values: [t, departmentId, id] });
     return rows[0] ? send(res, 200, rows[0].json) : send(res, 404, problem(404, 'Not Found'));
   }
   return send(res, 404, problem(404, 'Not Found'));

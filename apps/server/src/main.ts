@@ -14,6 +14,7 @@ import { migrate, migrationsApplied, readMigrations } from './db/migrate.ts';
 import { seedDemoIfEmpty } from './demo.ts';
 import { trackConnections } from './http/drain.ts';
 import { listen } from './http/server.ts';
+import { deleteExpiredIdempotencyRecords } from './data/idempotency.ts';
 import { createLogger } from './logger.ts';
 
 let config;
@@ -55,6 +56,16 @@ for (let attempt = 1; ; attempt++) {
 }
 
 const demo = config.seedDemoOnEmpty ? await seedDemoIfEmpty(db.prisma) : undefined;
+
+// Idempotency records live 24 hours; expired ones are removed every 10 minutes (by any
+// instance: the deletes are idempotent, so several instances doing it do no harm).
+const sweepIdempotencyRecords = setInterval(() => {
+  deleteExpiredIdempotencyRecords(db.prisma).then(
+    (deleted) => deleted > 0 && log.info({ deleted }, 'deleted expired idempotency records'),
+    (error: unknown) => log.warn({ err: error }, 'could not delete expired idempotency records; will retry'),
+  );
+}, 10 * 60_000);
+sweepIdempotencyRecords.unref();
 
 let shuttingDown = false;
 const docsDir = fileURLToPath(new URL('../../docs/dist', import.meta.url));
@@ -100,6 +111,7 @@ if (demo) {
 async function shutdown(signal: string) {
   if (shuttingDown) return;
   shuttingDown = true;
+  clearInterval(sweepIdempotencyRecords);
   log.info({ signal }, 'draining: readiness fails, in-flight requests finish');
   const force = setTimeout(() => {
     log.error('drain took longer than SHUTDOWN_GRACE_MS; exiting');

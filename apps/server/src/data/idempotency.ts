@@ -94,3 +94,18 @@ export async function readPriorResponse(
     WHERE tenant_id = ${tenantId}::uuid AND key = ${key} AND expires_at > now()`;
   return rows[0];
 }
+
+/**
+ * Deletes expired records, at most `batch` per statement so that a large backlog never holds
+ * locks or bloats one transaction. Returns how many were deleted.
+ */
+export async function deleteExpiredIdempotencyRecords(prisma: PrismaClient, batch = 5000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await prisma.$executeRaw`
+      DELETE FROM idempotency_records
+      WHERE ctid IN (SELECT ctid FROM idempotency_records WHERE expires_at <= now() LIMIT ${batch})`;
+    total += deleted;
+    if (deleted < batch) return total;
+  }
+}

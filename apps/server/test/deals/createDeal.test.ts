@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { deleteExpiredIdempotencyRecords } from '../../src/data/idempotency.ts';
 import { referenceRequest } from '../support/fixtures.ts';
 import { expectProblem, TIMESTAMP, UUID_V7 } from '../support/http.ts';
 import { useWorld } from '../support/world.ts';
@@ -235,5 +236,16 @@ describe('createDeal', () => {
     it('415 for a body that is not JSON', async () => {
       expectProblem(await t.call('POST', '/deals', { rawBody: 'name=x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }), 415);
     });
+  });
+});
+
+describe('expired idempotency records', () => {
+  it('are deleted in batches by the sweeper, unexpired ones kept', async () => {
+    const headers = (key: string) => ({ 'Idempotency-Key': key });
+    for (const key of ['sweep-1', 'sweep-2', 'sweep-3', 'keep-1']) await t.call('POST', '/deals', { body: { name: key }, headers: headers(key) });
+    await t.server.db.pool.query(`UPDATE idempotency_records SET expires_at = now() - interval '1 minute' WHERE key LIKE 'sweep-%'`);
+    expect(await deleteExpiredIdempotencyRecords(t.server.db.prisma, 2)).toBeGreaterThanOrEqual(3);
+    const { rows } = await t.server.db.pool.query(`SELECT key FROM idempotency_records WHERE key LIKE 'sweep-%' OR key = 'keep-1'`);
+    expect(rows).toEqual([{ key: 'keep-1' }]);
   });
 });
