@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Express } from 'express';
+import { uuidv7 } from '../db/ids.ts';
 import { ApiProblem } from './problem.ts';
 
 /**
@@ -20,7 +21,7 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
       : new ApiProblem('malformed-request', 'The request is not valid HTTP/1.1.');
   const body = JSON.stringify(problem.body(''));
   socket.end(
-    `HTTP/1.1 ${problem.status} ${problem.body('').title}\r\nContent-Type: application/problem+json\r\n` +
+    `HTTP/1.1 ${problem.status} ${problem.body('').title}\r\nContent-Type: application/problem+json\r\nX-Request-Id: ${uuidv7()}\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
