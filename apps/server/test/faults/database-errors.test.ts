@@ -6,15 +6,11 @@
 // (An unreachable database and an exhausted pool: test/http/availability.test.ts. PostgreSQL
 // stopping and starting under load: database-restart.test.ts.)
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.ts';
-import { basePath } from '../../src/contract.ts';
 import { createDatabase } from '../../src/db/database.ts';
-import { uuidv7 } from '../../src/db/ids.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { listenTestApp } from '../support/server.ts';
 import { referenceRequest } from '../support/fixtures.ts';
 import { client, expectProblem, type Reply } from '../support/http.ts';
 import { seedTenant, startResettingProxy, until, type Tenant } from './support.ts';
@@ -47,21 +43,10 @@ afterAll(async () => {
 /** The real app on its own pool, with every response validated against the contract. */
 async function startApp(url: string, statementTimeoutMs = 5000) {
   const db = createDatabase({ url, poolMax: 2, poolWaitMs: 1000, statementTimeoutMs, onError: () => undefined });
-  const app = createApp({
-    db,
-    log: pino({ level: 'silent' }),
-    newId: uuidv7,
-    rateLimitPerSecond: 0,
-    keyCacheTtlMs: 0,
-    validateResponses: true,
-    ready: async () => true,
-  });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((r) => server.once('listening', () => r()));
-  const call = client(`http://127.0.0.1:${(server.address() as AddressInfo).port}${basePath}`, tenant);
+  const app = await listenTestApp(db);
+  const call = client(app.baseUrl, tenant);
   cleanups.push(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    await app.close();
     await db.close();
   });
   return call;

@@ -1,14 +1,10 @@
 // The database goes away, or every pooled connection is busy: requests get a 503 with
 // Retry-After within a bounded wait, the process stays up, and service resumes by itself.
 import pg from 'pg';
-import { pino } from 'pino';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.ts';
-import { basePath } from '../../src/contract.ts';
 import { createDatabase, type Database } from '../../src/db/database.ts';
-import { uuidv7 } from '../../src/db/ids.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { listenTestApp } from '../support/server.ts';
 import { referenceRequest, seedWorld, type World } from '../support/fixtures.ts';
 import { client, expectProblem } from '../support/http.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
@@ -30,23 +26,10 @@ beforeAll(async () => {
   viaProxy.port = String(proxy.port);
   db = createDatabase({ url: viaProxy.toString(), poolMax: 2, poolWaitMs: POOL_WAIT_MS, statementTimeoutMs: 5000, onError: () => undefined });
   world = await seedWorld(db);
-  const app = createApp({
-    db,
-    log: pino({ level: 'silent' }),
-    newId: uuidv7,
-    rateLimitPerSecond: 0,
-    keyCacheTtlMs: 0,
-    validateResponses: true,
-    ready: async () => (await db.pool.query('SELECT 1')).rowCount === 1,
-  });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((r) => server.once('listening', () => r()));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  call = client(origin + basePath, { apiKey: world.apiKey, departmentId: world.department.id });
-  close = async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  };
+  const app = await listenTestApp(db, { ready: async () => (await db.pool.query('SELECT 1')).rowCount === 1 });
+  origin = app.origin;
+  call = client(app.baseUrl, { apiKey: world.apiKey, departmentId: world.department.id });
+  close = app.close;
 });
 afterAll(async () => {
   await close();

@@ -17,9 +17,10 @@ export type TestServer = {
   close(): Promise<void>;
 };
 
-export async function startTestServer(overrides: Partial<AppDeps> = {}, poolMax = 5): Promise<TestServer> {
-  const database = await createTestDatabase();
-  const db = createDatabase({ url: database.url, poolMax, poolWaitMs: 1000, statementTimeoutMs: 5000 });
+export type ListeningApp = { origin: string; baseUrl: string; close(): Promise<void> };
+
+/** The real app on `db`, listening on an ephemeral 127.0.0.1 port; closing it leaves `db` open. */
+export async function listenTestApp(db: Database, overrides: Partial<AppDeps> = {}): Promise<ListeningApp> {
   const app = createApp({
     db,
     log: pino({ level: 'silent' }),
@@ -35,11 +36,24 @@ export async function startTestServer(overrides: Partial<AppDeps> = {}, poolMax 
   return {
     origin,
     baseUrl: origin + basePath,
-    db,
-    database,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export async function startTestServer(overrides: Partial<AppDeps> = {}, poolMax = 5): Promise<TestServer> {
+  const database = await createTestDatabase();
+  const db = createDatabase({ url: database.url, poolMax, poolWaitMs: 1000, statementTimeoutMs: 5000 });
+  const app = await listenTestApp(db, overrides);
+  return {
+    origin: app.origin,
+    baseUrl: app.baseUrl,
+    db,
+    database,
+    async close() {
+      await app.close();
       await db.close();
       await database.drop();
     },

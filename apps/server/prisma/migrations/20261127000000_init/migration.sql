@@ -3,7 +3,6 @@
 -- distributes by tenant_id) and every query can be routed by tenant.
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE EXTENSION IF NOT EXISTS btree_gin;
 
 CREATE TABLE tenants (
   id         uuid PRIMARY KEY,
@@ -113,8 +112,9 @@ CREATE INDEX customers_last_name_idx ON customers (tenant_id, last_name, id);
 -- statistics yet) PostgreSQL cached a plan that scanned the whole tenant through this small
 -- index instead of the primary key, and createDeal slowed down as customers accumulated.
 CREATE INDEX customers_email_idx ON customers (tenant_id, lower(email)) WHERE email IS NOT NULL;
+-- Trigram indexes hold the text alone: with the tenant in the index too (btree_gin), every
+-- search intersected a posting list of all the tenant's rows (42 ms at 1,000,000 deals).
 CREATE INDEX customers_search_idx ON customers USING gin (
-  tenant_id,
   (lower(coalesce(last_name, '') || ' ' || coalesce(first_name, '') || ' ' || coalesce(company, '') || ' ' || coalesce(email, ''))) gin_trgm_ops
 );
 
@@ -143,7 +143,7 @@ CREATE INDEX deals_volume_idx ON deals (tenant_id, department_id, volume, id);
 CREATE INDEX deals_name_idx ON deals (tenant_id, department_id, name, id);
 CREATE INDEX deals_step_idx ON deals (tenant_id, department_id, step_id, created_at, id);
 CREATE INDEX deals_employee_idx ON deals (tenant_id, department_id, employee_id, created_at, id);
-CREATE INDEX deals_name_search_idx ON deals USING gin (tenant_id, department_id, name gin_trgm_ops);
+CREATE INDEX deals_name_search_idx ON deals USING gin (name gin_trgm_ops);
 
 -- A deal's customers, in the order they were linked.
 CREATE TABLE deal_customers (
