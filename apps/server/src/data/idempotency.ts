@@ -33,6 +33,9 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+// The earlier-response lookups let only the primary key serve them (OFFSET 0 keeps the expiry
+// condition out of the scan): with expires_at > now() beside the key, a plan cached while the
+// table was young scanned idempotency_records_expires_idx, i.e. every live record, per request.
 export function idempotencyCtes(tenantId: string, idem: IdempotencyInput | undefined): Prisma.Sql {
   if (!idem) return Prisma.sql`proceed AS (SELECT true AS go)`;
   return Prisma.sql`
@@ -41,8 +44,13 @@ export function idempotencyCtes(tenantId: string, idem: IdempotencyInput | undef
     ),
     idem_prior AS (
       SELECT request_hash, status_code, response_body, response_headers
-      FROM idempotency_records
-      WHERE tenant_id = ${tenantId}::uuid AND key = ${idem.key} AND expires_at > now()
+      FROM (
+        SELECT request_hash, status_code, response_body, response_headers, expires_at
+        FROM idempotency_records
+        WHERE tenant_id = ${tenantId}::uuid AND key = ${idem.key}
+        OFFSET 0
+      ) r
+      WHERE r.expires_at > now()
     ),
     proceed AS (
       SELECT (SELECT got FROM idem_lock) AND NOT EXISTS (SELECT 1 FROM idem_prior) AS go
@@ -90,8 +98,8 @@ export async function readPriorResponse(
 ): Promise<PriorResponse | undefined> {
   const rows = await prisma.$queryRaw<PriorResponse[]>`
     SELECT request_hash, status_code, response_body, response_headers
-    FROM idempotency_records
-    WHERE tenant_id = ${tenantId}::uuid AND key = ${key} AND expires_at > now()`;
+    FROM (SELECT * FROM idempotency_records WHERE tenant_id = ${tenantId}::uuid AND key = ${key} OFFSET 0) r
+    WHERE r.expires_at > now()`;
   return rows[0];
 }
 
