@@ -63,7 +63,7 @@ describe('docs site', () => {
       await heading.waitFor({ state: 'visible' });
       expect((await heading.textContent())?.trim()).toBe(operation.summary);
     },
-    30_000,
+    60_000,
   );
 
   it('saves a full-page screenshot of the first tag', async () => {
@@ -95,11 +95,20 @@ describe('docs site', () => {
 async function openOperation(page: Page, { operationId, tag }: DocumentedOperation): Promise<Locator> {
   const sidebar = page.locator('.menu-content');
   const link = sidebar.locator(`a[href$="${anchorOf(operationId)}"]`);
-  // Redoc lists a tag's operations only while its group is open, and one group at a time.
-  if (!(await link.isVisible())) await sidebar.getByRole('link', { name: tag, exact: true }).click();
-  await link.click();
-  await page.waitForURL((url) => url.hash.endsWith(anchorOf(operationId)));
-  return link;
+  // On a busy machine a click can land while the group is still expanding (or toggle it shut
+  // again), so a reader's retry is allowed: up to three tries, each bounded.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // Redoc lists a tag's operations only while its group is open, and one group at a time.
+      if (!(await link.isVisible())) await sidebar.getByRole('link', { name: tag, exact: true }).click();
+      await link.waitFor({ state: 'visible', timeout: 5_000 });
+      await link.click();
+      await page.waitForURL((url) => url.hash.endsWith(anchorOf(operationId)), { timeout: 8_000 });
+      return link;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
 }
 
 /**
