@@ -34,7 +34,7 @@ async function startChild(name: string, script: string, env: Record<string, stri
   // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of each process (open it in Chrome DevTools).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   // The V8 flags of `npm start` (apps/server/package.json), for the baseline as well.
-  const child: ChildProcess = spawn(process.execPath, [...profile, '--max-semi-space-size=4', '--import', 'tsx', script], {
+  const child: ChildProcess = spawn(process.execPath, [...profile, '--max-semi-space-size=2', '--import', 'tsx', script], {
     cwd: serverDir,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
