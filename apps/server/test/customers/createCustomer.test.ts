@@ -1,9 +1,8 @@
 // createCustomer: POST /customers over real HTTP, and the rows it leaves.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { basePath } from '../../src/contract.ts';
-import { seedWorld, type World } from '../support/fixtures.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { useWorld } from '../support/world.ts';
 import {
   customerApi,
   customerAttributes,
@@ -14,17 +13,9 @@ import {
   writableAttributes,
 } from './customer-api.ts';
 
-let server: TestServer;
-let world: World;
-const api = customerApi(() => server, () => world);
+const t = useWorld();
+const api = customerApi(() => t.server, () => t.world);
 
-beforeAll(async () => {
-  server = await startTestServer();
-  world = await seedWorld(server.db);
-});
-afterAll(async () => {
-  await server?.close();
-});
 
 // Every writable attribute, from the contract's own `full` example and more.
 const fullCustomer = {
@@ -64,7 +55,7 @@ describe('createCustomer', () => {
       expect(reply.headers.get('idempotent-replayed')).toBeNull();
       const customer = reply.json;
       expect(Object.keys(customer)).toEqual(customerAttributes);
-      expect(customer).toMatchObject({ ...fullCustomer, tenant_id: world.tenant.tenant_id });
+      expect(customer).toMatchObject({ ...fullCustomer, tenant_id: t.world.tenant.tenant_id });
       expect(customer.id).toMatch(UUID_V7);
       // A UUIDv7 carries its creation time in its first 48 bits.
       const idTime = parseInt(customer.id.replaceAll('-', '').slice(0, 12), 16);
@@ -77,7 +68,7 @@ describe('createCustomer', () => {
       expect(reply.headers.get('etag')).toBe('"1"');
 
       const row = await api.customerRow(customer.id);
-      expect(row).toMatchObject({ ...fullCustomer, tenant_id: world.tenant.tenant_id, version: 1, created_at: customer.created_at, updated_at: customer.updated_at });
+      expect(row).toMatchObject({ ...fullCustomer, tenant_id: t.world.tenant.tenant_id, version: 1, created_at: customer.created_at, updated_at: customer.updated_at });
 
       // What Location names is what was answered.
       const read = await api.call('GET', reply.headers.get('location')!.slice(basePath.length));
@@ -117,7 +108,7 @@ describe('createCustomer', () => {
       expect(again.headers.get('idempotent-replayed')).toBe('true');
       expect(again.headers.get('location')).toBe(first.headers.get('location'));
       expect(again.headers.get('etag')).toBe(first.headers.get('etag'));
-      const { rows } = await server.db.pool.query('SELECT id::text FROM customers WHERE last_name = $1', ['Replay']);
+      const { rows } = await t.server.db.pool.query('SELECT id::text FROM customers WHERE last_name = $1', ['Replay']);
       expect(rows).toEqual([{ id: first.json.id }]);
     });
 
@@ -127,14 +118,14 @@ describe('createCustomer', () => {
       const theirs = await api.call('POST', '/customers', {
         body: { last_name: 'KeyOwner' },
         headers: { 'Idempotency-Key': key },
-        key: world.otherTenant.api_key,
-        department: world.otherTenant.departments[0]!.id,
+        key: t.world.otherTenant.api_key,
+        department: t.world.otherTenant.departments[0]!.id,
       });
       expect(ours.status).toBe(201);
       expect(theirs.status, theirs.text).toBe(201);
       expect(theirs.headers.get('idempotent-replayed')).toBeNull();
       expect(theirs.json.id).not.toBe(ours.json.id);
-      expect(theirs.json.tenant_id).toBe(world.otherTenant.tenant_id);
+      expect(theirs.json.tenant_id).toBe(t.world.otherTenant.tenant_id);
     });
   });
 
@@ -157,17 +148,17 @@ describe('createCustomer', () => {
       const body = { last_name: 'InFlight' };
       // The lock the server takes for the key (data/idempotency.ts), held here as if a first
       // request with the key were still running.
-      const holder = await server.db.pool.connect();
+      const holder = await t.server.db.pool.connect();
       try {
         await holder.query('BEGIN');
-        await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2::text, 0))", [world.tenant.tenant_id, key]);
+        await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2::text, 0))", [t.world.tenant.tenant_id, key]);
         const before = await api.customerCount();
         const busy = await post(body, { 'Idempotency-Key': key });
         expectProblem(busy, 409, '/customers');
         expect(busy.json.type).toBe('https://deals-api.dev/problems/idempotency-key-in-use');
         expect(Number(busy.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
         expect(await api.customerCount()).toBe(before);
-        const { rows } = await server.db.pool.query('SELECT count(*)::int AS n FROM idempotency_records WHERE key = $1', [key]);
+        const { rows } = await t.server.db.pool.query('SELECT count(*)::int AS n FROM idempotency_records WHERE key = $1', [key]);
         expect(rows[0].n).toBe(0);
       } finally {
         await holder.query('ROLLBACK');
@@ -245,7 +236,7 @@ describe('createCustomer', () => {
       expectFieldErrors(reused, '/customers', ['Idempotency-Key']);
       expect(reused.headers.get('idempotent-replayed')).toBeNull();
       expect(await api.customerCount()).toBe(before);
-      const { rows } = await server.db.pool.query('SELECT count(*)::int AS n FROM customers WHERE last_name = $1', ['Different']);
+      const { rows } = await t.server.db.pool.query('SELECT count(*)::int AS n FROM customers WHERE last_name = $1', ['Different']);
       expect(rows[0].n).toBe(0);
     });
   });

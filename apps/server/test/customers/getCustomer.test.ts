@@ -1,21 +1,12 @@
 // getCustomer: GET /customers/{customer_id} over real HTTP.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../src/db/ids.ts';
-import { seedWorld, type World } from '../support/fixtures.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { useWorld } from '../support/world.ts';
 import { customerApi, customerAttributes, expectProblem } from './customer-api.ts';
 
-let server: TestServer;
-let world: World;
-const api = customerApi(() => server, () => world);
+const t = useWorld();
+const api = customerApi(() => t.server, () => t.world);
 
-beforeAll(async () => {
-  server = await startTestServer();
-  world = await seedWorld(server.db);
-});
-afterAll(async () => {
-  await server?.close();
-});
 
 describe('getCustomer', () => {
   describe('200', () => {

@@ -1,12 +1,10 @@
 // listCustomers: GET /customers over real HTTP: pages, sort keys, filters and the cursors.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedWorld, type World } from '../support/fixtures.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useWorld } from '../support/world.ts';
 import { customerApi, customerAttributes, expectFieldErrors, expectProblem, type Reply } from './customer-api.ts';
 
-let server: TestServer;
-let world: World;
-const api = customerApi(() => server, () => world);
+const t = useWorld();
+const api = customerApi(() => t.server, () => t.world);
 
 type Customer = Record<string, string | null> & { id: string };
 
@@ -60,7 +58,7 @@ async function walk(query: string, limit: number, between?: (page: number) => Pr
 const ids = (customers: Customer[]) => customers.map((c) => c.id);
 
 async function tenantCustomerIds(): Promise<string[]> {
-  const { rows } = await server.db.pool.query('SELECT id::text FROM customers WHERE tenant_id = $1', [world.tenant.tenant_id]);
+  const { rows } = await t.server.db.pool.query('SELECT id::text FROM customers WHERE tenant_id = $1', [t.world.tenant.tenant_id]);
   return rows.map((r: { id: string }) => r.id).sort();
 }
 
@@ -82,8 +80,6 @@ async function create(body: Record<string, unknown>): Promise<Customer> {
 const lastNames = (customers: Customer[]) => customers.map((c) => c.last_name);
 
 beforeAll(async () => {
-  server = await startTestServer();
-  world = await seedWorld(server.db);
   for (const person of people) await create(person);
   // Later changes to early customers, so that updated_at does not follow created_at.
   for (const name of ['Clark', 'Adams']) {
@@ -95,14 +91,11 @@ beforeAll(async () => {
   for (const first_name of ['Quentin', 'Nora']) {
     const reply = await api.call('POST', '/customers', {
       body: { last_name: 'Baker', first_name, company: 'Acme 100% snake_case', email: 'ben@baker.example' },
-      key: world.otherTenant.api_key,
-      department: world.otherTenant.departments[0]!.id,
+      key: t.world.otherTenant.api_key,
+      department: t.world.otherTenant.departments[0]!.id,
     });
     expect(reply.status, reply.text).toBe(201);
   }
-});
-afterAll(async () => {
-  await server?.close();
 });
 
 describe('listCustomers', () => {
@@ -290,7 +283,7 @@ describe('listCustomers', () => {
       expectProblem(reply, 400, '/customers');
       expect(reply.json.type).toBe('https://deals-api.dev/problems/malformed-request');
     };
-    const firstCursor = async (query: string, key = world.apiKey, department = world.department.id) => {
+    const firstCursor = async (query: string, key = t.world.apiKey, department = t.world.department.id) => {
       const reply = await api.call('GET', `${query}${query.includes('?') ? '&' : '?'}limit=1`, { key, department });
       expect(reply.json.next_cursor, reply.text).toEqual(expect.any(String));
       return reply.json.next_cursor as string;
@@ -314,7 +307,7 @@ describe('listCustomers', () => {
     });
 
     it("refuses another tenant's cursor and another operation's cursor", async () => {
-      const foreign = await firstCursor('/customers', world.otherTenant.api_key, world.otherTenant.departments[0]!.id);
+      const foreign = await firstCursor('/customers', t.world.otherTenant.api_key, t.world.otherTenant.departments[0]!.id);
       await expectBadCursor(`cursor=${foreign}`);
       await expectBadCursor(`cursor=${await firstCursor('/steps')}`);
     });

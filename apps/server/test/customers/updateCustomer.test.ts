@@ -1,21 +1,12 @@
 // updateCustomer: PATCH /customers/{customer_id} over real HTTP, and the row it leaves.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../src/db/ids.ts';
-import { seedWorld, type World } from '../support/fixtures.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { useWorld } from '../support/world.ts';
 import { customerApi, customerAttributes, expectFieldErrors, expectProblem, TIMESTAMP } from './customer-api.ts';
 
-let server: TestServer;
-let world: World;
-const api = customerApi(() => server, () => world);
+const t = useWorld();
+const api = customerApi(() => t.server, () => t.world);
 
-beforeAll(async () => {
-  server = await startTestServer();
-  world = await seedWorld(server.db);
-});
-afterAll(async () => {
-  await server?.close();
-});
 
 const original = {
   last_name: 'Doe',
