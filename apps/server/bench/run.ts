@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { loadavg } from 'node:os';
-import { basePath } from '../src/contract.ts';
+import { basePath, requestExample } from '../src/contract.ts';
 import { seedDemoTenant } from '../src/domain/tenancy.ts';
 import { barChartSvg, svgToPng } from './support/chart.ts';
 import { runBench } from './support/cleanup.ts';
@@ -42,16 +42,8 @@ function positive(name: string, fallback: number): number {
 
 const log = (message: string) => console.error(`[bench] ${message}`);
 
-/** The request body of the reference page (shared/seed/deal-resource.txt). */
-const referenceBody = JSON.stringify({
-  name: 'Example Dealname',
-  volume: 15000,
-  note: 'Important enterprise customer',
-  customers: [
-    { last_name: 'Doe', first_name: 'John' },
-    { last_name: 'Doe', first_name: 'Jane' },
-  ],
-});
+/** The request body of the reference page, as the contract's `reference` example states it. */
+const referenceBody = JSON.stringify(requestExample('/deals', 'post', 'reference'));
 
 type Workload = { key: string; label: string; spec: LoadSpec; status: number; target?: number };
 

@@ -9,7 +9,7 @@ export const contractText = readFileSync(contractPath, 'utf8');
 
 type Document = {
   servers: { url: string }[];
-  paths: Record<string, Record<string, { operationId?: string }>>;
+  paths: Record<string, Record<string, { operationId?: string; requestBody?: { content: Record<string, { examples?: Record<string, { value: unknown }> }> } }>>;
 };
 export const contract = parse(contractText) as Document;
 
@@ -25,3 +25,10 @@ export const contractOperations = Object.entries(contract.paths).flatMap(([path,
     return operationId ? [{ operationId, method: method.toUpperCase(), path }] : [];
   }),
 );
+
+/** A named request example of an operation (tests and the bench send the reference page's). */
+export function requestExample(path: string, method: string, name: string): unknown {
+  const example = contract.paths[path]?.[method]?.requestBody?.content['application/json']?.examples?.[name];
+  if (!example) throw new Error(`the contract has no request example ${name} for ${method.toUpperCase()} ${path}`);
+  return example.value;
+}

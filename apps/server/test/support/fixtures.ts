@@ -1,5 +1,7 @@
 // Tenants as partners meet them: a demo tenant (two departments, steps, employees, a key for
 // both departments), plus a second tenant and a revoked key, for scope tests.
+import type { DealCreate } from '@deals/api-types';
+import { requestExample } from '../../src/contract.ts';
 import type { Database } from '../../src/db/database.ts';
 import { createApiKey, revokeApiKey, seedDemoTenant, type DemoTenant } from '../../src/domain/tenancy.ts';
 
@@ -32,12 +34,7 @@ export async function seedWorld(db: Database): Promise<World> {
   };
 }
 
-export const referenceRequest = {
-  name: 'Example Dealname',
-  volume: 15000,
-  note: 'Important enterprise customer',
-  customers: [
-    { last_name: 'Doe', first_name: 'John' },
-    { last_name: 'Doe', first_name: 'Jane' },
-  ],
+/** The reference page's request, as the contract's `reference` example states it. */
+export const referenceRequest = requestExample('/deals', 'post', 'reference') as DealCreate & {
+  customers: NonNullable<DealCreate['customers']>;
 };
