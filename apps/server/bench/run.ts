@@ -23,22 +23,15 @@ import { startBenchDatabase } from './support/database.ts';
 import { runLoad, type LoadResult, type LoadSpec } from './support/load.ts';
 import { rssMb, sampleRss, startBaseline, startServer, type Child } from './support/processes.ts';
 import { fmt, machineLines, markdownTable, median, timestamp, writeResult } from './support/report.ts';
+import { positiveFromEnv } from './support/env.ts';
 
-const durationS = positive('BENCH_DURATION_S', 8);
-const runs = positive('BENCH_RUNS', 3);
-const connections = positive('BENCH_CONNECTIONS', 16);
-const poolMax = positive('BENCH_POOL_MAX', 10);
+const durationS = positiveFromEnv('BENCH_DURATION_S', 8);
+const runs = positiveFromEnv('BENCH_RUNS', 3);
+const connections = positiveFromEnv('BENCH_CONNECTIONS', 16);
+const poolMax = positiveFromEnv('BENCH_POOL_MAX', 10);
 const warmupS = Math.min(2, Math.max(1, Math.round(durationS / 4)));
 const preloadDeals = 2_000;
 const rssTargetMb = 200;
-
-function positive(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return n;
-}
 
 const log = (message: string) => console.error(`[bench] ${message}`);
 

@@ -27,9 +27,10 @@ import { startBenchDatabase, type BenchDatabase } from './support/database.ts';
 import { measureLatency, type LatencyResult } from './support/latency.ts';
 import { rssMb, startServer, type Child } from './support/processes.ts';
 import { fmt, machineLines, markdownTable, timestamp, writeResult } from './support/report.ts';
+import { positiveFromEnv } from './support/env.ts';
 
-const largeSize = positive('BENCH_SCALE_DEALS', 1_000_000);
-const samples = positive('BENCH_SCALE_SAMPLES', 400);
+const largeSize = positiveFromEnv('BENCH_SCALE_DEALS', 1_000_000);
+const samples = positiveFromEnv('BENCH_SCALE_SAMPLES', 400);
 const warmup = Math.max(20, Math.round(samples / 10));
 /** The small size is every 100th deal number of the large one. */
 const SMALL_EVERY = 100;
@@ -42,14 +43,6 @@ const rest = `n % ${SMALL_EVERY} <> 0`;
 /** Row labels and notes of the report, by shape key (filled in by shapes()). */
 const labels = new Map<string, string>();
 const notes = new Map<string, string>();
-
-function positive(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return n;
-}
 
 const log = (message: string) => console.error(`[bench:scale] ${message}`);
 

@@ -49,10 +49,15 @@ export function decodeCursor(
   return { key: k, id: i };
 }
 
+/** A page of `limit + 1` fetched rows: the first `limit`, and the cursor after them (or null). */
+export function page<T extends { id: string }>(rows: T[], limit: number, key: (row: T) => string, scope: readonly unknown[]) {
+  const data = rows.slice(0, limit);
+  const last = data.at(-1);
+  return { data, next_cursor: rows.length > limit && last ? encodeCursor({ key: key(last), id: last.id }, scope) : null };
+}
+
 /** The `{ data, next_cursor }` document of a page, from rows whose JSON PostgreSQL built. */
 export function pageBody(rows: PageRow[], limit: number, scope: readonly unknown[]): string {
-  const page = rows.slice(0, limit);
-  const last = page.at(-1);
-  const next = rows.length > limit && last ? encodeCursor({ key: last.sort_key, id: last.id }, scope) : null;
-  return `{"data":[${page.map((r) => r.json).join(',')}],"next_cursor":${JSON.stringify(next)}}`;
+  const { data, next_cursor } = page(rows, limit, (r) => r.sort_key, scope);
+  return `{"data":[${data.map((r) => r.json).join(',')}],"next_cursor":${JSON.stringify(next_cursor)}}`;
 }

@@ -2,7 +2,7 @@
 import type { operations } from '@deals/api-types';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { ApiProblem } from '../http/problem.ts';
-import { cursorKeys, decodeCursor, encodeCursor } from './pagination.ts';
+import { cursorKeys, decodeCursor, page } from './pagination.ts';
 import type { Scope } from './scope.ts';
 
 const badCursor = () => new ApiProblem('malformed-request', 'The cursor is not a next_cursor of this query.');
@@ -20,15 +20,6 @@ function parseNameKey(key: string): [string, string] {
 }
 
 type PageQuery = NonNullable<operations['listSteps']['parameters']['query']>;
-
-function page<T extends { id: string }>(rows: T[], limit: number, key: (row: T) => string, scope: unknown[]) {
-  const data = rows.slice(0, limit);
-  const last = data.at(-1);
-  return {
-    data,
-    next_cursor: rows.length > limit && last ? encodeCursor({ key: key(last), id: last.id }, scope) : null,
-  };
-}
 
 export async function listSteps(prisma: PrismaClient, scope: Scope, query: PageQuery) {
   const limit = query.limit ?? 25;
