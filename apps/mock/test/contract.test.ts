@@ -1,5 +1,5 @@
-import { defineContractSuite } from '@deals/client/contract-suite';
-import { contractValidator } from '@deals/client/contract-validator';
+import { defineContractSuite } from '@deals/contract-suite';
+import { contractValidator } from '@deals/contract-suite/contract-validator';
 import { afterAll, beforeAll } from 'vitest';
 import { startMock, type RunningMock } from '../src/start-mock.ts';
 

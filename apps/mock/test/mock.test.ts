@@ -1,6 +1,6 @@
 // What the mock promises frontend teams beyond the shared contract suite: the contract's own
 // examples, byte for byte, at the same URLs as the real server, and a process that cleans up.
-import { contractValidator } from '@deals/client/contract-validator';
+import { contractValidator } from '@deals/contract-suite/contract-validator';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -2,6 +2,7 @@ import type { paths } from '@deals/api-types';
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
 import { createPaginate, type Paginate } from './paginate.ts';
 import { withRetry, type FetchFn, type RetryOptions } from './retry.ts';
+import { uuidv7 } from './uuid-v7.ts';
 
 export interface DealsClientOptions {
   /** The API base, servers[0] of the contract on some host: `http://127.0.0.1:4010/api/v1/integration`. */
@@ -14,7 +15,10 @@ export interface DealsClientOptions {
   fetch?: FetchFn;
   /** Backoff settings, or false to send every request exactly once. */
   retry?: RetryOptions | false;
-  /** Makes the Idempotency-Key of each POST; defaults to crypto.randomUUID. */
+  /**
+   * Makes the Idempotency-Key of each POST; defaults to a UUIDv7. An Idempotency-Key header set on
+   * one request wins over both.
+   */
   idempotencyKey?: () => string;
 }
 
@@ -25,7 +29,7 @@ export type DealsClient = Client<paths> & { paginate: Paginate };
  * are openapi-fetch's, typed by the generated `paths`; `paginate` walks list operations.
  */
 export function createDealsClient(options: DealsClientOptions): DealsClient {
-  const { baseUrl, apiKey, departmentId, retry = {}, idempotencyKey = () => crypto.randomUUID() } = options;
+  const { baseUrl, apiKey, departmentId, retry = {}, idempotencyKey = () => uuidv7() } = options;
   // Read globalThis.fetch per call rather than capturing it, so test tools that swap it still work.
   const baseFetch: FetchFn = options.fetch ?? ((request, init) => globalThis.fetch(request, init));
   const client = createClient<paths>({ baseUrl, fetch: retry === false ? baseFetch : withRetry(baseFetch, retry) });
@@ -51,6 +55,10 @@ function authHeaders(apiKey: string, departmentId: string): Middleware {
 /**
  * Every POST carries an Idempotency-Key so that it can be retried safely. Middleware runs once
  * per call, before the retrying fetch, so all attempts of one call share the key.
+ * The default key is time-ordered (UUIDv7) rather than random (v4): the server stores every key in
+ * the B-tree of its primary key (idempotency_records: tenant_id, key), where a tenant's new
+ * time-ordered keys land at the right edge instead of scattering inserts over the whole index.
+ * The measured effect is being studied separately.
  */
 function idempotencyKeys(makeKey: () => string): Middleware {
   return {

@@ -1,10 +1,9 @@
-import type { Deal, DealStepChange } from '@deals/api-types';
+import type { DealStepChange } from '@deals/api-types';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { createDealsClient, DealsApiError, type ListItem } from '../src/index.ts';
-import { contractValidator } from './contract-validator.ts';
+import { referenceDeal } from './support/contract-examples.ts';
 import { json, problem, startTestServer, type Handler, type TestServer } from './support/test-server.ts';
 
-const referenceDeal = contractValidator().example('ReferenceDeal') as Deal;
 const deals = Array.from({ length: 5 }, (_, i) => ({ ...referenceDeal, id: referenceDeal.id.replace(/.$/, String(i)), name: `Deal ${i}` }));
 
 let server: TestServer | undefined;

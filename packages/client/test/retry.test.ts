@@ -1,11 +1,8 @@
-import type { Deal, DealCreate } from '@deals/api-types';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDealsClient, DealsApiError, unwrap, type RetryOptions } from '../src/index.ts';
-import { contractValidator } from './contract-validator.ts';
+import { referenceDeal, referenceRequest } from './support/contract-examples.ts';
 import { json, problem, startTestServer, type Handler, type TestServer } from './support/test-server.ts';
 
-const referenceDeal = contractValidator().example('ReferenceDeal') as Deal;
-const referenceRequest = contractValidator().requestExample('createDeal', 'reference') as DealCreate;
 const dealId = referenceDeal.id;
 
 let server: TestServer | undefined;
@@ -59,7 +56,7 @@ describe('retries', () => {
     expect(requests.map((r) => r.headers['idempotency-key'])).toEqual(['first', 'second', 'callers-own', undefined]);
   });
 
-  it('uses crypto.randomUUID for keys by default', async () => {
+  it('uses a time-ordered UUIDv7 for keys by default', async () => {
     server = await startTestServer((_req, res) => json(res, 201, referenceDeal));
     const client = createDealsClient({ baseUrl: server.baseUrl, apiKey: 'k', departmentId: 'd' });
 
@@ -67,7 +64,7 @@ describe('retries', () => {
     await createReferenceDeal(client);
 
     const [first, second] = server.requests.map((r) => r.headers['idempotency-key']);
-    expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(second).not.toBe(first);
   });
 

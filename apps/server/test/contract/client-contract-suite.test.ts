@@ -1,7 +1,7 @@
 // The client's contract suite, the same one that runs against the Prism mock
 // (apps/mock/test/contract.test.ts), here against the real server: mock and server are held
 // to one contract.
-import { defineContractSuite } from '@deals/client/contract-suite';
+import { defineContractSuite } from '@deals/contract-suite';
 import { afterAll } from 'vitest';
 import { seedWorld } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';

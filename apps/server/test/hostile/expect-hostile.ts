@@ -1,6 +1,6 @@
 // What every hostile request must get: a 4xx problem that keeps the contract, and no change
 // to any row a request of the API can write.
-import { contractValidator } from '@deals/client/contract-validator';
+import { contractValidator } from '@deals/contract-suite/contract-validator';
 import type { OperationId } from '@deals/api-types';
 import type { TestServer } from '../support/server.ts';
 import type { RawReply } from './raw-http.ts';

@@ -8,7 +8,7 @@
 // The same seed makes the same requests, up to the ids of the objects beforeAll creates (new
 // UUIDs each run, picked at the same positions). Requests run 4 at a time, so the order in
 // which they reach the database varies a little between runs.
-import { contractValidator } from '@deals/client/contract-validator';
+import { contractValidator } from '@deals/contract-suite/contract-validator';
 import type { OperationId } from '@deals/api-types';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

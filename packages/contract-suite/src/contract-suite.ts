@@ -4,9 +4,9 @@
 // the operation's schema, and values that follow from the request. Ids are never hard-coded: each
 // test uses what an earlier call returned (the mock returns the examples' ids, a server new ones).
 import type { Customer, Deal, DealCreate, OperationId, paths } from '@deals/api-types';
+import { createDealsClient, type DealsClient } from '@deals/client';
 import createClient from 'openapi-fetch';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createDealsClient, type DealsClient } from '../src/index.ts';
 import { contractValidator } from './contract-validator.ts';
 
 export interface ContractTarget {

@@ -1,6 +1,6 @@
 import type { OperationId } from '@deals/api-types';
 import { describe, expect, it } from 'vitest';
-import { contractValidator } from './contract-validator.ts';
+import { contractValidator } from '../src/contract-validator.ts';
 
 type Json = Record<string, unknown>;
 const contract = contractValidator();
