@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import pg from 'pg';
-import { uuidv7 } from '../src/db/ids.ts';
+import { uuidv7 } from '../src/ids.ts';
 
 const pool = new pg.Pool({
   connectionString: process.env.DATABASE_URL,

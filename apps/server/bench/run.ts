@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { loadavg } from 'node:os';
 import { basePath, requestExample } from '../src/contract.ts';
-import { seedDemoTenant } from '../src/domain/tenancy.ts';
+import { seedDemoTenant } from '../src/admin/tenancy.ts';
 import { barChartSvg, svgToPng } from './support/chart.ts';
 import { runBench } from './support/cleanup.ts';
 import { startBenchDatabase } from './support/database.ts';

@@ -20,7 +20,7 @@
 import { loadavg } from 'node:os';
 import type pg from 'pg';
 import { basePath } from '../src/contract.ts';
-import { seedDemoTenant, type DemoTenant } from '../src/domain/tenancy.ts';
+import { seedDemoTenant, type DemoTenant } from '../src/admin/tenancy.ts';
 import { createSharedCustomer, loadDeals, loadTombstones, SEARCH_WORD, type DepartmentSpace, type Queryable } from './support/bulk-load.ts';
 import { runBench } from './support/cleanup.ts';
 import { startBenchDatabase, type BenchDatabase } from './support/database.ts';

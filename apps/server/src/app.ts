@@ -4,11 +4,10 @@ import express from 'express';
 import type { Logger } from 'pino';
 import { findApiKeyGrant } from './data/api-keys.ts';
 import type { Database } from './db/database.ts';
-import type { IdGenerator } from './db/ids.ts';
-import { withPreparedRawQueries } from './db/prepared.ts';
+import type { IdGenerator } from './ids.ts';
 import { basePath, contract, contractText } from './contract.ts';
 import { accessLog } from './http/access-log.ts';
-import { authenticate } from './http/auth.ts';
+import { authenticate } from './auth/authenticate.ts';
 import { dispatch } from './http/dispatch.ts';
 import { errorHandler, routeNotFound } from './http/error-handler.ts';
 import { jsonBody, queryStrings } from './http/json-body.ts';
@@ -33,7 +32,6 @@ export type AppDeps = {
 };
 
 export function createApp(deps: AppDeps): express.Express {
-  const prisma = withPreparedRawQueries(deps.db.prisma, deps.db.pool);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are the resources' versions (http/etag.ts), not body hashes
@@ -55,12 +53,12 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(
     basePath,
-    authenticate((hash) => findApiKeyGrant(prisma, hash), deps.keyCacheTtlMs, deps.now),
+    authenticate((hash) => findApiKeyGrant(deps.db.sql, hash), deps.keyCacheTtlMs, deps.now),
     rateLimit(deps.rateLimitPerSecond, deps.now),
     jsonBody,
     queryStrings,
     ...contractValidator(contract, deps.validateResponses),
-    dispatch(handlers, { prisma, newId: deps.newId, basePath }, deps.validateResponses),
+    dispatch(handlers, { sql: deps.db.sql, prisma: deps.db.prisma, newId: deps.newId, basePath }, deps.validateResponses),
   );
   app.use(routeNotFound);
   app.use(errorHandler(deps.log));

@@ -1,5 +1,5 @@
 import type { PrismaClient } from './generated/prisma/client.ts';
-import { seedDemoTenant, type DemoTenant } from './domain/tenancy.ts';
+import { seedDemoTenant, type DemoTenant } from './admin/tenancy.ts';
 
 const DEMO_SEED_LOCK = 7_204_551_914;
 

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { basePath } from './contract.ts';
 import { createDatabase } from './db/database.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
-import { uuidv7 } from './db/ids.ts';
+import { uuidv7 } from './ids.ts';
 import { migrate, migrationsApplied, readMigrations } from './db/migrate.ts';
 import { seedDemoIfEmpty } from './demo.ts';
 import { trackConnections } from './http/drain.ts';
@@ -60,7 +60,7 @@ const demo = config.seedDemoOnEmpty ? await seedDemoIfEmpty(db.prisma) : undefin
 // Idempotency records live 24 hours; expired ones are removed every 10 minutes (by any
 // instance: the deletes are idempotent, so several instances doing it do no harm).
 const sweepIdempotencyRecords = setInterval(() => {
-  deleteExpiredIdempotencyRecords(db.prisma).then(
+  deleteExpiredIdempotencyRecords(db.sql).then(
     (deleted) => deleted > 0 && log.info({ deleted }, 'deleted expired idempotency records'),
     (error: unknown) => log.warn({ err: error }, 'could not delete expired idempotency records; will retry'),
   );

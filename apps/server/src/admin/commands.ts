@@ -10,7 +10,7 @@ import {
   revokeApiKey,
   rotateApiKey,
   seedDemoTenant,
-} from '../domain/tenancy.ts';
+} from './tenancy.ts';
 
 export type Flags = Record<string, string | undefined>;
 

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { Sql } from '../db/sql.ts';
 
 export type ApiKeyGrant = { tenantId: string; apiKeyId: string; revoked: boolean; departmentIds: string[] };
 
@@ -7,8 +7,8 @@ export type ApiKeyGrant = { tenantId: string; apiKeyId: string; revoked: boolean
  * The same statement records last_used_at, at most once a minute per key, so tracking use
  * costs no extra write per request.
  */
-export async function findApiKeyGrant(prisma: PrismaClient, secretHash: Buffer): Promise<ApiKeyGrant | undefined> {
-  const rows = await prisma.$queryRaw<{ tenant_id: string; id: string; revoked: boolean; department_ids: string[] }[]>`
+export async function findApiKeyGrant(sql: Sql, secretHash: Buffer): Promise<ApiKeyGrant | undefined> {
+  const rows = await sql.rows<{ tenant_id: string; id: string; revoked: boolean; department_ids: string[] }>`
     WITH key AS (
       SELECT tenant_id, id, revoked_at FROM api_keys WHERE secret_hash = ${secretHash}
     ),

@@ -1,15 +1,16 @@
 // Customers are tenant-wide: every department of the tenant sees the same ones. One SQL
 // statement per operation, the JSON built by PostgreSQL (api_customer_json).
 import type { CustomerCreate, CustomerPatch, operations } from '@deals/api-types';
-import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+import type { Sql } from '../db/sql.ts';
 import { customerColumnList, customerColumns, customerRecordColumns } from './customer-columns.ts';
 import { likePattern } from './deals-read.ts';
 import { idempotencyColumns, idempotencyCtes, idempotencyStore, type IdempotencyInput, type IdempotencyOutcome } from './idempotency.ts';
 import { cursorKeys, decodeCursor, pageBody, type PageRow } from './pagination.ts';
-import type { Scope } from './scope.ts';
+import type { Scope } from '../auth/scope.ts';
 
-export async function findCustomer(prisma: PrismaClient, scope: Scope, customerId: string) {
-  const rows = await prisma.$queryRaw<{ json: string; version: number }[]>`
+export async function findCustomer(sql: Sql, scope: Scope, customerId: string) {
+  const rows = await sql.rows<{ json: string; version: number }>`
     SELECT api_customer_json(c)::text AS json, c.version
     FROM customers c
     WHERE c.tenant_id = ${scope.tenantId}::uuid AND c.id = ${customerId}::uuid`;
@@ -19,7 +20,7 @@ export async function findCustomer(prisma: PrismaClient, scope: Scope, customerI
 export type CustomerWriteResult = IdempotencyOutcome & { body: string | null };
 
 export async function insertCustomer(
-  prisma: PrismaClient,
+  sql: Sql,
   scope: Scope,
   input: CustomerCreate,
   id: string,
@@ -27,7 +28,7 @@ export async function insertCustomer(
   headers: Record<string, string>,
 ): Promise<CustomerWriteResult> {
   const t = scope.tenantId;
-  const rows = await prisma.$queryRaw<CustomerWriteResult[]>`
+  const rows = await sql.rows<CustomerWriteResult>`
     WITH ${idempotencyCtes(t, idem)},
     input AS (
       SELECT * FROM jsonb_to_record(${JSON.stringify(input)}::jsonb) AS i (${customerRecordColumns})
@@ -49,7 +50,7 @@ export async function insertCustomer(
 export type CustomerUpdateResult = { found: boolean; precondition_ok: boolean; body: string | null; version: number | null };
 
 export async function updateCustomer(
-  prisma: PrismaClient,
+  sql: Sql,
   scope: Scope,
   customerId: string,
   patch: CustomerPatch,
@@ -60,7 +61,7 @@ export async function updateCustomer(
   const set = customerColumns
     .filter((column) => patch[column] !== undefined)
     .map((column) => Prisma.sql`${Prisma.raw(column)} = p.${Prisma.raw(column)}`);
-  const rows = await prisma.$queryRaw<CustomerUpdateResult[]>`
+  const rows = await sql.rows<CustomerUpdateResult>`
     WITH current AS (
       SELECT id, version FROM customers WHERE tenant_id = ${t}::uuid AND id = ${customerId}::uuid FOR UPDATE
     ),
@@ -96,7 +97,7 @@ const searchText = Prisma.raw(
   `lower(coalesce(c.last_name, '') || ' ' || coalesce(c.first_name, '') || ' ' || coalesce(c.company, '') || ' ' || coalesce(c.email, ''))`,
 );
 
-export async function listCustomers(prisma: PrismaClient, scope: Scope, query: CustomerListQuery): Promise<string> {
+export async function listCustomers(sql: Sql, scope: Scope, query: CustomerListQuery): Promise<string> {
   const t = scope.tenantId;
   const limit = query.limit ?? 25;
   const sortParam = query.sort ?? '-created_at';
@@ -124,7 +125,7 @@ export async function listCustomers(prisma: PrismaClient, scope: Scope, query: C
       (${position.key}::${Prisma.raw(key.cast)}, ${position.id}::uuid)`);
   }
   const dir = Prisma.raw(descending ? 'DESC' : 'ASC');
-  const rows = await prisma.$queryRaw<PageRow[]>`
+  const rows = await sql.rows<PageRow>`
     SELECT api_customer_json(c)::text AS json, ${Prisma.raw(key.text)} AS sort_key, c.id::text AS id
     FROM customers c
     WHERE ${Prisma.join(where, ' AND ')}

@@ -1,9 +1,10 @@
 // Reads of deals: one SQL statement each, the JSON built by PostgreSQL.
 import type { operations } from '@deals/api-types';
-import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
-import { ApiProblem } from '../http/problem.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+import type { Sql } from '../db/sql.ts';
+import { ApiProblem } from '../problems.ts';
 import { cursorKeys, decodeCursor, pageBody, type PageRow } from './pagination.ts';
-import type { Scope } from './scope.ts';
+import type { Scope } from '../auth/scope.ts';
 
 /** The linked customers of deal `alias`, in link order, as the API shows them. */
 export const dealCustomersJson = (alias: string) => Prisma.sql`(
@@ -21,8 +22,8 @@ export const employeeName = (alias: string) => Prisma.sql`(
 
 const dealJson = Prisma.sql`api_deal_json(d, ${employeeName('d')}, ${dealCustomersJson('d')})::text`;
 
-export async function findDeal(prisma: PrismaClient, scope: Scope, dealId: string) {
-  const rows = await prisma.$queryRaw<{ json: string; version: number }[]>`
+export async function findDeal(sql: Sql, scope: Scope, dealId: string) {
+  const rows = await sql.rows<{ json: string; version: number }>`
     SELECT ${dealJson} AS json, d.version
     FROM deals d
     WHERE d.tenant_id = ${scope.tenantId}::uuid AND d.department_id = ${scope.departmentId}::uuid AND d.id = ${dealId}::uuid`;
@@ -44,7 +45,7 @@ const sortKeys: Record<SortKey, SortKeyReading> = {
 /** `%`, `_` and `\` in a search term are literal characters, not LIKE wildcards. */
 export const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-export async function listDeals(prisma: PrismaClient, scope: Scope, query: DealListQuery): Promise<string> {
+export async function listDeals(sql: Sql, scope: Scope, query: DealListQuery): Promise<string> {
   const { tenantId: t, departmentId: d } = scope;
   const limit = query.limit ?? 25;
   const sortParam = query.sort ?? '-created_at';
@@ -94,14 +95,14 @@ export async function listDeals(prisma: PrismaClient, scope: Scope, query: DealL
 
   let rows: PageRow[];
   if (!includeDeleted) {
-    rows = await prisma.$queryRaw<PageRow[]>(deals);
+    rows = await sql.rows<PageRow>`${deals}`;
   } else {
     const tombstoneWhere: Prisma.Sql[] = [Prisma.sql`t.tenant_id = ${t}::uuid`, Prisma.sql`t.department_id = ${d}::uuid`];
     if (query.updated_since !== undefined) tombstoneWhere.push(Prisma.sql`t.deleted_at >= ${query.updated_since}::timestamptz`);
     if (position) {
       tombstoneWhere.push(Prisma.sql`(t.deleted_at, t.id) ${cmp} (${position.key}::timestamptz, ${position.id}::uuid)`);
     }
-    rows = await prisma.$queryRaw<PageRow[]>`
+    rows = await sql.rows<PageRow>`
       SELECT json, sort_key, id FROM (
         (${deals})
         UNION ALL
@@ -160,7 +161,7 @@ export type StepChangeListQuery = NonNullable<operations['listDealStepChanges'][
 
 /** undefined when the deal is not in this department. */
 export async function listDealStepChanges(
-  prisma: PrismaClient,
+  sql: Sql,
   scope: Scope,
   dealId: string,
   query: StepChangeListQuery,
@@ -172,7 +173,7 @@ export async function listDealStepChanges(
   const after = position
     ? Prisma.sql`AND (sc.changed_at, sc.id) > (${position.key}::timestamptz, ${position.id}::uuid)`
     : Prisma.empty;
-  const rows = await prisma.$queryRaw<(PageRow | { json: null; sort_key: null; id: null })[]>`
+  const rows = await sql.rows<PageRow | { json: null; sort_key: null; id: null }>`
     SELECT c.json, c.sort_key, c.id
     FROM deals d
     LEFT JOIN LATERAL (

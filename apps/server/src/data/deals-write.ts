@@ -3,11 +3,12 @@
 // and the response JSON, built by PostgreSQL from the written rows. A failed check writes
 // nothing: every CTE's insert is conditioned on `allowed.ok`.
 import type { DealCreate, DealPatch } from '@deals/api-types';
-import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+import type { Sql } from '../db/sql.ts';
 import { dealCustomersJson, employeeName } from './deals-read.ts';
 import { customerColumnList, customerColumnValues, customerRecordColumns } from './customer-columns.ts';
 import { idempotencyColumns, idempotencyCtes, idempotencyStore, type IdempotencyInput, type IdempotencyOutcome } from './idempotency.ts';
-import type { Scope } from './scope.ts';
+import type { Scope } from '../auth/scope.ts';
 
 export type DealChecks = {
   found?: boolean;
@@ -50,7 +51,7 @@ function referenceCtes(scope: Scope, stepId: string | undefined, employeeId: str
 }
 
 export async function insertDeal(
-  prisma: PrismaClient,
+  sql: Sql,
   scope: Scope,
   input: DealCreate,
   ids: Ids,
@@ -60,7 +61,7 @@ export async function insertDeal(
   const { tenantId: t, departmentId: d } = scope;
   const newCustomers = (input.customers ?? []).map((c, i) => ({ ...c, id: ids.customerIds[i], position: i + 1 }));
   const linkedIds = input.customer_ids ?? [];
-  const rows = await prisma.$queryRaw<DealWriteResult[]>`
+  const rows = await sql.rows<DealWriteResult>`
     WITH ${idempotencyCtes(t, idem)},
     ${referenceCtes(scope, input.step_id, input.employee_id, linkedIds)},
     input_customers AS (
@@ -134,7 +135,7 @@ function assignments(patch: DealPatch): Prisma.Sql {
 }
 
 export async function updateDeal(
-  prisma: PrismaClient,
+  sql: Sql,
   scope: Scope,
   dealId: string,
   patch: DealPatch,
@@ -144,7 +145,7 @@ export async function updateDeal(
   const { tenantId: t, departmentId: d } = scope;
   const relink = patch.customer_ids !== undefined;
   const customerIds = patch.customer_ids ?? [];
-  const rows = await prisma.$queryRaw<DealWriteResult[]>`
+  const rows = await sql.rows<DealWriteResult>`
     WITH current AS (
       SELECT * FROM deals
       WHERE tenant_id = ${t}::uuid AND department_id = ${d}::uuid AND id = ${dealId}::uuid
@@ -202,9 +203,9 @@ export async function updateDeal(
 
 export type DeleteResult = { found: boolean; precondition_ok: boolean };
 
-export async function deleteDeal(prisma: PrismaClient, scope: Scope, dealId: string, ifMatch: number[] | null): Promise<DeleteResult> {
+export async function deleteDeal(sql: Sql, scope: Scope, dealId: string, ifMatch: number[] | null): Promise<DeleteResult> {
   const { tenantId: t, departmentId: d } = scope;
-  const rows = await prisma.$queryRaw<DeleteResult[]>`
+  const rows = await sql.rows<DeleteResult>`
     WITH current AS (
       SELECT tenant_id, id, department_id, version FROM deals
       WHERE tenant_id = ${t}::uuid AND department_id = ${d}::uuid AND id = ${dealId}::uuid

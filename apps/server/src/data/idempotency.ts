@@ -11,7 +11,8 @@
 //   updates nothing, and the statement aborts itself, writing nothing; the caller then reads
 //   and replays the stored response.
 import { createHash } from 'node:crypto';
-import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+import type { Sql } from '../db/sql.ts';
 
 export type IdempotencyInput = { key: string; requestHash: string };
 export type PriorResponse = { request_hash: string; status_code: number; response_body: string; response_headers: Record<string, string> };
@@ -92,11 +93,11 @@ export function idempotencyColumns(idem: IdempotencyInput | undefined): Prisma.S
 }
 
 export async function readPriorResponse(
-  prisma: PrismaClient,
+  sql: Sql,
   tenantId: string,
   key: string,
 ): Promise<PriorResponse | undefined> {
-  const rows = await prisma.$queryRaw<PriorResponse[]>`
+  const rows = await sql.rows<PriorResponse>`
     SELECT request_hash, status_code, response_body, response_headers
     FROM (SELECT * FROM idempotency_records WHERE tenant_id = ${tenantId}::uuid AND key = ${key} OFFSET 0) r
     WHERE r.expires_at > now()`;
@@ -107,10 +108,10 @@ export async function readPriorResponse(
  * Deletes expired records, at most `batch` per statement so that a large backlog never holds
  * locks or bloats one transaction. Returns how many were deleted.
  */
-export async function deleteExpiredIdempotencyRecords(prisma: PrismaClient, batch = 5000): Promise<number> {
+export async function deleteExpiredIdempotencyRecords(sql: Sql, batch = 5000): Promise<number> {
   let total = 0;
   for (;;) {
-    const deleted = await prisma.$executeRaw`
+    const deleted = await sql.count`
       DELETE FROM idempotency_records
       WHERE ctid IN (SELECT ctid FROM idempotency_records WHERE expires_at <= now() LIMIT ${batch})`;
     total += deleted;

@@ -4,7 +4,7 @@
 // silently misapplied. Rows are fetched `limit + 1` at a time to know whether a next page
 // exists without counting.
 import { createHash } from 'node:crypto';
-import { ApiProblem } from '../http/problem.ts';
+import { ApiProblem } from '../problems.ts';
 
 export type CursorPosition = { key: string; id: string };
 export type PageRow = { json: string; sort_key: string; id: string };

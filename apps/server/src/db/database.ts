@@ -1,11 +1,15 @@
 // One pg pool per process, shared by Prisma (through @prisma/adapter-pg) and the raw SQL of
-// the data layer. Bounded waits everywhere: a request never hangs on the database.
+// the data layer (db/sql.ts). Bounded waits everywhere: a request never hangs on the database.
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { preparedSql, type Sql } from './sql.ts';
 
 export type Database = {
   pool: pg.Pool;
+  /** The data layer's raw SQL, as named prepared statements on `pool`. */
+  sql: Sql;
+  /** Prisma's own client (through @prisma/adapter-pg on `pool`), where the ORM is used. */
   prisma: PrismaClient;
   close(): Promise<void>;
 };
@@ -40,6 +44,7 @@ export function createDatabase(options: DatabaseOptions): Database {
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: false }) });
   return {
     pool,
+    sql: preparedSql(pool),
     prisma,
     async close() {
       await prisma.$disconnect().catch(() => undefined);

@@ -3,7 +3,7 @@
 // anything unforeseen is a 500 whose details go to the log, never to the client.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { ApiProblem } from './problem.ts';
+import { ApiProblem } from '../problems.ts';
 import { isValidatorError, translateValidatorError } from './validator.ts';
 
 // SQLSTATE classes and driver codes that mean "the database cannot serve us right now".

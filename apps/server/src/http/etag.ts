@@ -1,5 +1,5 @@
 // Strong ETags from the row's version counter, bumped by every write of the row.
-import { ApiProblem } from './problem.ts';
+import { ApiProblem } from '../problems.ts';
 
 export const etagOf = (version: number): string => `"${version}"`;
 

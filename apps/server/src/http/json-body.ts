@@ -3,7 +3,7 @@
 // 4xx here: non-JSON media types (415), oversize bodies (413), invalid UTF-8 or JSON,
 // duplicate keys and absurd nesting (400), NUL characters and lone surrogates (422).
 import express, { type RequestHandler } from 'express';
-import { addFieldError, ApiProblem, fieldErrors, validationProblem, type FieldErrors } from './problem.ts';
+import { addFieldError, ApiProblem, fieldErrors, validationProblem, type FieldErrors } from '../problems.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 const MAX_DEPTH = 32;

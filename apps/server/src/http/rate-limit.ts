@@ -1,8 +1,8 @@
 // Requests per second per API key, counted in this process (fixed one-second windows). Behind
 // a load balancer of N servers a key can reach up to N times the limit; the README says so.
 import type { RequestHandler } from 'express';
-import type { Scope } from '../data/scope.ts';
-import { ApiProblem } from './problem.ts';
+import type { Scope } from '../auth/scope.ts';
+import { ApiProblem } from '../problems.ts';
 
 export function rateLimit(perSecond: number, now: () => number = Date.now): RequestHandler {
   const windows = new Map<string, { start: number; count: number }>();

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { IdGenerator } from '../db/ids.ts';
+import type { IdGenerator } from '../ids.ts';
 
 // A caller's own X-Request-Id is kept when it is safe to echo into headers and logs.
 const CALLER_ID = /^[A-Za-z0-9._-]{1,128}$/;

@@ -3,8 +3,8 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Express } from 'express';
-import { uuidv7 } from '../db/ids.ts';
-import { ApiProblem } from './problem.ts';
+import { uuidv7 } from '../ids.ts';
+import { ApiProblem } from '../problems.ts';
 
 /**
  * Requests Node rejects while parsing (a request head over 16 KB, e.g. 10,000 query

@@ -4,7 +4,7 @@
 // API's problems: 422 with the reference system's `errors` map for invalid data.
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { RequestHandler } from 'express';
-import { addFieldError, ApiProblem, fieldErrors, notFound, validationProblem } from './problem.ts';
+import { addFieldError, ApiProblem, fieldErrors, notFound, validationProblem } from '../problems.ts';
 
 export function contractValidator(apiSpec: object, validateResponses: boolean): RequestHandler[] {
   return OpenApiValidator.middleware({

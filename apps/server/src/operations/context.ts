@@ -1,9 +1,10 @@
 // What an operation handler receives and returns, typed from the contract's `operations`, so
 // a handler cannot read a parameter or return a status the contract does not declare.
 import type { OperationId, operations } from '@deals/api-types';
-import type { IdGenerator } from '../db/ids.ts';
+import type { IdGenerator } from '../ids.ts';
+import type { Sql } from '../db/sql.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import type { Scope } from '../data/scope.ts';
+import type { Scope } from '../auth/scope.ts';
 
 type Operation<K extends OperationId> = operations[K];
 
@@ -15,6 +16,9 @@ type BodyOf<K extends OperationId> = Operation<K> extends { requestBody: { conte
 type SuccessStatus<K extends OperationId> = Extract<keyof Operation<K>['responses'], 200 | 201 | 204>;
 
 export type OperationDeps = {
+  /** Raw SQL, one statement per request (the data layer's functions take it). */
+  sql: Sql;
+  /** Prisma's own client, for the few reads that use the ORM. */
   prisma: PrismaClient;
   newId: IdGenerator;
   /** The API's base path, for Location headers. */

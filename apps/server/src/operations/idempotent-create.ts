@@ -1,7 +1,7 @@
 // The Idempotency-Key protocol around a single-statement create (see data/idempotency.ts):
 // replay a stored response, 422 for the key reused with another body, 409 while the first
 // request with the key is still running.
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { Sql } from '../db/sql.ts';
 import {
   IDEMPOTENCY_RACE,
   readPriorResponse,
@@ -10,8 +10,8 @@ import {
   type IdempotencyOutcome,
   type PriorResponse,
 } from '../data/idempotency.ts';
-import type { Scope } from '../data/scope.ts';
-import { ApiProblem, validationProblem } from '../http/problem.ts';
+import type { Scope } from '../auth/scope.ts';
+import { ApiProblem, validationProblem } from '../problems.ts';
 
 export type Replay = { status: number; json: string; headers: Record<string, string> };
 
@@ -40,7 +40,7 @@ function isRace(error: unknown): boolean {
  * a Replay of the response stored for the key.
  */
 export async function idempotentCreate<R extends IdempotencyOutcome>(
-  prisma: PrismaClient,
+  sql: Sql,
   scope: Scope,
   operation: string,
   key: string | undefined,
@@ -53,7 +53,7 @@ export async function idempotentCreate<R extends IdempotencyOutcome>(
     result = await write(idem);
   } catch (error) {
     if (!idem || !isRace(error)) throw error;
-    const prior = await readPriorResponse(prisma, scope.tenantId, idem.key);
+    const prior = await readPriorResponse(sql, scope.tenantId, idem.key);
     if (!prior) throw error;
     return replay(prior, idem);
   }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase, type Database } from '../../src/db/database.ts';
-import { createDepartment, createTenant } from '../../src/domain/tenancy.ts';
+import { createDepartment, createTenant } from '../../src/admin/tenancy.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { runCli, runCliJson } from './run-cli.ts';
 

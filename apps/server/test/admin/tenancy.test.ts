@@ -1,8 +1,8 @@
 // The tenancy domain functions in-process: the rejections and races the CLI tests leave out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../../src/db/database.ts';
-import { uuidv7 } from '../../src/db/ids.ts';
-import { generateApiKeySecret, hashApiKeySecret } from '../../src/domain/api-key-secret.ts';
+import { uuidv7 } from '../../src/ids.ts';
+import { generateApiKeySecret, hashApiKeySecret } from '../../src/auth/api-key-secret.ts';
 import {
   createApiKey,
   createDepartment,
@@ -14,7 +14,7 @@ import {
   seedDemoTenant,
   TenancyError,
   type TenancyDeps,
-} from '../../src/domain/tenancy.ts';
+} from '../../src/admin/tenancy.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 let testDb: TestDatabase;

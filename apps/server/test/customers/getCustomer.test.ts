@@ -1,6 +1,6 @@
 // getCustomer: GET /customers/{customer_id} over real HTTP.
 import { describe, expect, it } from 'vitest';
-import { uuidv7 } from '../../src/db/ids.ts';
+import { uuidv7 } from '../../src/ids.ts';
 import { useWorld } from '../support/world.ts';
 import { customerApi, customerAttributes, expectProblem } from './customer-api.ts';
 

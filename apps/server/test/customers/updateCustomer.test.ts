@@ -1,6 +1,6 @@
 // updateCustomer: PATCH /customers/{customer_id} over real HTTP, and the row it leaves.
 import { describe, expect, it } from 'vitest';
-import { uuidv7 } from '../../src/db/ids.ts';
+import { uuidv7 } from '../../src/ids.ts';
 import { useWorld } from '../support/world.ts';
 import { customerApi, customerAttributes, expectFieldErrors, expectProblem, TIMESTAMP } from './customer-api.ts';
 

@@ -244,7 +244,7 @@ describe('expired idempotency records', () => {
     const headers = (key: string) => ({ 'Idempotency-Key': key });
     for (const key of ['sweep-1', 'sweep-2', 'sweep-3', 'keep-1']) await t.call('POST', '/deals', { body: { name: key }, headers: headers(key) });
     await t.server.db.pool.query(`UPDATE idempotency_records SET expires_at = now() - interval '1 minute' WHERE key LIKE 'sweep-%'`);
-    expect(await deleteExpiredIdempotencyRecords(t.server.db.prisma, 2)).toBeGreaterThanOrEqual(3);
+    expect(await deleteExpiredIdempotencyRecords(t.server.db.sql, 2)).toBeGreaterThanOrEqual(3);
     const { rows } = await t.server.db.pool.query(`SELECT key FROM idempotency_records WHERE key LIKE 'sweep-%' OR key = 'keep-1'`);
     expect(rows).toEqual([{ key: 'keep-1' }]);
   });

@@ -4,7 +4,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { createDatabase } from '../../src/db/database.ts';
-import { seedDemoTenant } from '../../src/domain/tenancy.ts';
+import { seedDemoTenant } from '../../src/admin/tenancy.ts';
 import { startMain, type MainProcess } from '../support/process.ts';
 
 export const api = '/api/v1/integration';

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { revokeApiKey, createApiKey } from '../../src/domain/tenancy.ts';
+import { revokeApiKey, createApiKey } from '../../src/admin/tenancy.ts';
 import { expectProblem } from '../support/http.ts';
 import { useWorld } from '../support/world.ts';
 

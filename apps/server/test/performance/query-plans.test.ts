@@ -14,10 +14,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findCustomer, listCustomers, type CustomerListQuery } from '../../src/data/customers.ts';
 import { findDeal, listDealStepChanges, listDeals, type DealListQuery } from '../../src/data/deals-read.ts';
-import type { Scope } from '../../src/data/scope.ts';
+import type { Scope } from '../../src/auth/scope.ts';
 import { createDatabase, type Database } from '../../src/db/database.ts';
-import { seedDemoTenant, type DemoTenant } from '../../src/domain/tenancy.ts';
-import { Prisma, type PrismaClient } from '../../src/generated/prisma/client.ts';
+import { seedDemoTenant, type DemoTenant } from '../../src/admin/tenancy.ts';
+import { Prisma } from '../../src/generated/prisma/client.ts';
+import type { Sql } from '../../src/db/sql.ts';
 import { createSharedCustomer, loadDeals, loadTombstones, SEARCH_WORD, type DepartmentSpace } from '../../bench/support/bulk-load.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
@@ -46,15 +47,19 @@ function keysetScansFromEdge(node: PlanNode): string[] {
   return [...own, ...(node.Plans ?? []).flatMap(keysetScansFromEdge)];
 }
 
-/** A client whose $queryRaw EXPLAINs each statement (recorded in `into`) and returns no rows. */
-function explaining(db: Pick<PrismaClient, '$queryRaw'>, into: Explained[]): PrismaClient {
-  const $queryRaw = async (query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]) => {
-    const sql = query instanceof Prisma.Sql ? query : Prisma.sql(query, ...(values as Prisma.Sql[]));
-    const rows = await db.$queryRaw<{ 'QUERY PLAN': [{ Plan: PlanNode }] }[]>`EXPLAIN (FORMAT JSON) ${sql}`;
-    into.push({ sql: sql.text, plan: rows[0]!['QUERY PLAN'][0].Plan });
-    return [];
+type Query = (text: string, values: unknown[]) => Promise<{ rows: unknown[] }>;
+
+/** An Sql whose statements are EXPLAINed (recorded in `into`) instead of run; returns no rows. */
+function explaining(query: Query, into: Explained[]): Sql {
+  const explain = async (strings: TemplateStringsArray, values: unknown[]) => {
+    const sql = Prisma.sql(strings, ...values);
+    const { rows } = await query(`EXPLAIN (FORMAT JSON) ${sql.text}`, sql.values as unknown[]);
+    into.push({ sql: sql.text, plan: (rows as { 'QUERY PLAN': [{ Plan: PlanNode }] }[])[0]!['QUERY PLAN'][0].Plan });
   };
-  return { $queryRaw } as unknown as PrismaClient;
+  return {
+    rows: async <Row>(strings: TemplateStringsArray, ...values: unknown[]) => (await explain(strings, values), [] as Row[]),
+    count: async (strings: TemplateStringsArray, ...values: unknown[]) => (await explain(strings, values), 0),
+  };
 }
 
 function planText(node: PlanNode, depth = 0): string {
@@ -125,13 +130,13 @@ afterAll(async () => {
 
 /** The real next_cursor of the query's first page (of 2), for a variant with a cursor. */
 async function dealsCursor(query: DealListQuery): Promise<string> {
-  const page = JSON.parse(await listDeals(db.prisma, scope, { ...query, limit: 2 })) as { next_cursor: string | null };
+  const page = JSON.parse(await listDeals(db.sql, scope, { ...query, limit: 2 })) as { next_cursor: string | null };
   if (!page.next_cursor) throw new Error(`no second page for ${JSON.stringify(query)}`);
   return page.next_cursor;
 }
 
 async function customersCursor(query: CustomerListQuery): Promise<string> {
-  const page = JSON.parse(await listCustomers(db.prisma, scope, { ...query, limit: 2 })) as { next_cursor: string | null };
+  const page = JSON.parse(await listCustomers(db.sql, scope, { ...query, limit: 2 })) as { next_cursor: string | null };
   if (!page.next_cursor) throw new Error(`no second page for ${JSON.stringify(query)}`);
   return page.next_cursor;
 }
@@ -153,8 +158,8 @@ function dealFilters(): Record<string, DealListQuery> {
 }
 
 /** Every variant of the data layer's reads, each a call with the given client. */
-async function variants(): Promise<[string, (prisma: PrismaClient) => Promise<unknown>][]> {
-  const list: [string, (prisma: PrismaClient) => Promise<unknown>][] = [];
+async function variants(): Promise<[string, (sql: Sql) => Promise<unknown>][]> {
+  const list: [string, (sql: Sql) => Promise<unknown>][] = [];
   for (const [name, filter] of Object.entries(dealFilters())) {
     for (const sort of dealSorts) {
       list.push([`listDeals ${name}, sort=${sort}`, (p) => listDeals(p, scope, { ...filter, sort, limit: 50 })]);
@@ -233,7 +238,7 @@ function variantPlans(): Promise<[string, Explained[]][]> {
     const result: [string, Explained[]][] = [];
     for (const [name, run] of await variants()) {
       const explained: Explained[] = [];
-      await run(explaining(db.prisma, explained));
+      await run(explaining((text, values) => db.pool.query(text, values), explained));
       result.push([name, explained]);
     }
     return result;
@@ -281,23 +286,22 @@ describe('query plans on a loaded database', () => {
     // Inside a transaction that is rolled back: without any index on deals (the primary key
     // goes too, with the foreign keys that need it), the default list must read the table.
     const explained: Explained[] = [];
-    await db.prisma
-      .$transaction(async (tx) => {
-        const { rows } = await db.pool.query<{ indexname: string }>(
-          `SELECT indexname FROM pg_indexes WHERE tablename = 'deals' AND indexname <> 'deals_pkey'`,
-        );
-        for (const { indexname } of rows) await tx.$executeRawUnsafe(`DROP INDEX ${indexname}`);
-        await tx.$executeRawUnsafe('ALTER TABLE deals DROP CONSTRAINT deals_pkey CASCADE');
-        await listDeals(explaining(tx, explained), scope, { limit: 50 });
-        throw new Rollback();
-      })
-      .catch((error: unknown) => {
-        if (!(error instanceof Rollback)) throw error;
-      });
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ indexname: string }>(
+        `SELECT indexname FROM pg_indexes WHERE tablename = 'deals' AND indexname <> 'deals_pkey'`,
+      );
+      for (const { indexname } of rows) await client.query(`DROP INDEX ${indexname}`);
+      await client.query('ALTER TABLE deals DROP CONSTRAINT deals_pkey CASCADE');
+      await listDeals(explaining((text, values) => client.query(text, values), explained), scope, { limit: 50 });
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
     expect(explained.flatMap((e) => seqScans(e.plan))).toContain('Seq Scan on deals');
     const { rows } = await db.pool.query(`SELECT 1 FROM pg_indexes WHERE indexname IN ('deals_created_idx', 'deals_pkey')`);
     expect(rows).toHaveLength(2);
   });
 });
 
-class Rollback extends Error {}

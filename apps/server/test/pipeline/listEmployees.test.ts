@@ -1,7 +1,7 @@
 // listEmployees: GET /employees over real HTTP: who works in the department, by last name,
 // then first name.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey, createDepartment, createEmployee } from '../../src/domain/tenancy.ts';
+import { createApiKey, createDepartment, createEmployee } from '../../src/admin/tenancy.ts';
 import { seedWorld, type World } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { call, expectProblem, walk, type Caller } from './pipeline-api.ts';

@@ -1,6 +1,6 @@
 // listSteps: GET /steps over real HTTP: the department's pipeline, first step first.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey, createDepartment } from '../../src/domain/tenancy.ts';
+import { createApiKey, createDepartment } from '../../src/admin/tenancy.ts';
 import { seedWorld, type World } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { call, expectProblem, walk, type Caller } from './pipeline-api.ts';

@@ -3,7 +3,7 @@
 // The operation list comes from the contract, so a new operation without a recipe here fails.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basePath, contract, contractOperations } from '../../src/contract.ts';
-import { uuidv7 } from '../../src/db/ids.ts';
+import { uuidv7 } from '../../src/ids.ts';
 import type { World } from '../support/fixtures.ts';
 import { seedWorld } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';

@@ -3,7 +3,7 @@
 import type { DealCreate } from '@deals/api-types';
 import { requestExample } from '../../src/contract.ts';
 import type { Database } from '../../src/db/database.ts';
-import { createApiKey, revokeApiKey, seedDemoTenant, type DemoTenant } from '../../src/domain/tenancy.ts';
+import { createApiKey, revokeApiKey, seedDemoTenant, type DemoTenant } from '../../src/admin/tenancy.ts';
 
 export type World = {
   tenant: DemoTenant;

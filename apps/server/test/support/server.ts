@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { createApp, type AppDeps } from '../../src/app.ts';
 import { basePath } from '../../src/contract.ts';
 import { createDatabase, type Database } from '../../src/db/database.ts';
-import { uuidv7 } from '../../src/db/ids.ts';
+import { uuidv7 } from '../../src/ids.ts';
 import { listen } from '../../src/http/server.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 

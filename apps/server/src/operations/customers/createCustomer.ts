@@ -3,11 +3,11 @@ import { etagOf } from '../../http/etag.ts';
 import type { Handler } from '../context.ts';
 import { idempotentCreate, isReplay } from '../idempotent-create.ts';
 
-export const createCustomer: Handler<'createCustomer'> = async ({ prisma, scope, body, header, newId, basePath }) => {
+export const createCustomer: Handler<'createCustomer'> = async ({ sql, scope, body, header, newId, basePath }) => {
   const id = newId();
   const headers = { Location: `${basePath}/customers/${id}`, ETag: etagOf(1) };
-  const result = await idempotentCreate(prisma, scope, 'createCustomer', header('idempotency-key'), body, (idem) =>
-    insertCustomer(prisma, scope, body, id, idem, headers),
+  const result = await idempotentCreate(sql, scope, 'createCustomer', header('idempotency-key'), body, (idem) =>
+    insertCustomer(sql, scope, body, id, idem, headers),
   );
   if (isReplay(result)) return result;
   if (result.body === null) throw new Error('createCustomer wrote nothing although it held the idempotency lock');

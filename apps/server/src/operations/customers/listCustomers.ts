@@ -1,7 +1,7 @@
 import { listCustomers as listCustomersPage } from '../../data/customers.ts';
 import type { Handler } from '../context.ts';
 
-export const listCustomers: Handler<'listCustomers'> = async ({ prisma, scope, query }) => ({
+export const listCustomers: Handler<'listCustomers'> = async ({ sql, scope, query }) => ({
   status: 200,
-  json: await listCustomersPage(prisma, scope, query),
+  json: await listCustomersPage(sql, scope, query),
 });

@@ -1,16 +1,16 @@
 import { insertDeal } from '../../data/deals-write.ts';
 import { etagOf } from '../../http/etag.ts';
-import { validationProblem } from '../../http/problem.ts';
+import { validationProblem } from '../../problems.ts';
 import type { Handler } from '../context.ts';
 import { idempotentCreate, isReplay } from '../idempotent-create.ts';
 import { referenceErrors } from './reference-errors.ts';
 
-export const createDeal: Handler<'createDeal'> = async ({ prisma, scope, body, header, newId, basePath }) => {
+export const createDeal: Handler<'createDeal'> = async ({ sql, scope, body, header, newId, basePath }) => {
   const dealId = newId();
   const headers = { Location: `${basePath}/deals/${dealId}`, ETag: etagOf(1) };
   const ids = { dealId, stepChangeId: newId(), customerIds: (body.customers ?? []).map(() => newId()) };
-  const result = await idempotentCreate(prisma, scope, 'createDeal', header('idempotency-key'), body, (idem) =>
-    insertDeal(prisma, scope, body, ids, idem, headers),
+  const result = await idempotentCreate(sql, scope, 'createDeal', header('idempotency-key'), body, (idem) =>
+    insertDeal(sql, scope, body, ids, idem, headers),
   );
   if (isReplay(result)) return result;
   if (result.body === null) throw validationProblem(referenceErrors(result.checks, body));

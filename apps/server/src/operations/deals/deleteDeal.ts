@@ -1,10 +1,10 @@
 import { deleteDeal as deleteDealRow } from '../../data/deals-write.ts';
 import { parseIfMatch, preconditionFailed } from '../../http/etag.ts';
-import { notFound } from '../../http/problem.ts';
+import { notFound } from '../../problems.ts';
 import type { Handler } from '../context.ts';
 
-export const deleteDeal: Handler<'deleteDeal'> = async ({ prisma, scope, path, header }) => {
-  const result = await deleteDealRow(prisma, scope, path.deal_id, parseIfMatch(header('if-match')));
+export const deleteDeal: Handler<'deleteDeal'> = async ({ sql, scope, path, header }) => {
+  const result = await deleteDealRow(sql, scope, path.deal_id, parseIfMatch(header('if-match')));
   if (!result.found) throw notFound('deal');
   if (!result.precondition_ok) throw preconditionFailed('deal');
   return { status: 204 };

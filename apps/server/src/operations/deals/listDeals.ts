@@ -1,7 +1,7 @@
 import { listDeals as listDealsPage } from '../../data/deals-read.ts';
 import type { Handler } from '../context.ts';
 
-export const listDeals: Handler<'listDeals'> = async ({ prisma, scope, query }) => ({
+export const listDeals: Handler<'listDeals'> = async ({ sql, scope, query }) => ({
   status: 200,
-  json: await listDealsPage(prisma, scope, query),
+  json: await listDealsPage(sql, scope, query),
 });

@@ -1,11 +1,11 @@
 import { updateDeal as updateDealRow } from '../../data/deals-write.ts';
 import { etagOf, parseIfMatch, preconditionFailed } from '../../http/etag.ts';
-import { notFound, validationProblem } from '../../http/problem.ts';
+import { notFound, validationProblem } from '../../problems.ts';
 import type { Handler } from '../context.ts';
 import { referenceErrors } from './reference-errors.ts';
 
-export const updateDeal: Handler<'updateDeal'> = async ({ prisma, scope, path, body, header, newId }) => {
-  const result = await updateDealRow(prisma, scope, path.deal_id, body, parseIfMatch(header('if-match')), newId());
+export const updateDeal: Handler<'updateDeal'> = async ({ sql, scope, path, body, header, newId }) => {
+  const result = await updateDealRow(sql, scope, path.deal_id, body, parseIfMatch(header('if-match')), newId());
   const { checks } = result;
   if (!checks.found) throw notFound('deal');
   if (!checks.precondition_ok) throw preconditionFailed('deal');

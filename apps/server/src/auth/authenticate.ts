@@ -2,10 +2,10 @@
 // Key lookups are cached per process for at most `ttlMs` (5 s by default), so a revoked key
 // stops working within that time; concurrent misses for one key share one lookup.
 import type { RequestHandler } from 'express';
-import { hashApiKeySecret } from '../domain/api-key-secret.ts';
+import { hashApiKeySecret } from './api-key-secret.ts';
 import type { ApiKeyGrant } from '../data/api-keys.ts';
-import type { Scope } from '../data/scope.ts';
-import { ApiProblem } from './problem.ts';
+import type { Scope } from './scope.ts';
+import { ApiProblem } from '../problems.ts';
 
 export type FindGrant = (secretHash: Buffer) => Promise<ApiKeyGrant | undefined>;
 

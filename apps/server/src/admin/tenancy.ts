@@ -3,8 +3,8 @@
 // CLI and by the server's demo seed. Admin work is rare, so this is plain Prisma ORM code,
 // every operation atomic on its own (or part of the caller's transaction).
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
-import { uuidv7, type IdGenerator } from '../db/ids.ts';
-import { generateApiKeySecret, type NewApiKeySecret } from './api-key-secret.ts';
+import { uuidv7, type IdGenerator } from '../ids.ts';
+import { generateApiKeySecret, type NewApiKeySecret } from '../auth/api-key-secret.ts';
 
 export type Db = PrismaClient | Prisma.TransactionClient;
 type Tx = Prisma.TransactionClient;
