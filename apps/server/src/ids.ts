@@ -4,6 +4,9 @@ import { randomFillSync } from 'node:crypto';
 
 export type IdGenerator = () => string;
 
+/** Any UUID, in either case (ids in paths, headers and cursors are checked against it). */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const pool = Buffer.alloc(16 * 256);
 let offset = pool.length;
 

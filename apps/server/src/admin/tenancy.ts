@@ -3,7 +3,7 @@
 // CLI and by the server's demo seed. Admin work is rare, so this is plain Prisma ORM code,
 // every operation atomic on its own (or part of the caller's transaction).
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
-import { uuidv7, type IdGenerator } from '../ids.ts';
+import { UUID_PATTERN, uuidv7, type IdGenerator } from '../ids.ts';
 import { generateApiKeySecret, type NewApiKeySecret } from '../auth/api-key-secret.ts';
 
 export type Db = PrismaClient | Prisma.TransactionClient;
@@ -58,12 +58,11 @@ async function atomically<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
   return db.$transaction(work, { maxWait: 10_000, timeout: 30_000 });
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // Checked here rather than left to PostgreSQL, whose "invalid input syntax for type uuid"
 // names neither the flag nor the value.
 function uuid(value: string, what: string): string {
-  if (!UUID.test(value)) throw new TenancyError(`${what} "${value}" is not a UUID`);
+  if (!UUID_PATTERN.test(value)) throw new TenancyError(`${what} "${value}" is not a UUID`);
   return value.toLowerCase();
 }
 

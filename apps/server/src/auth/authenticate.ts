@@ -2,6 +2,7 @@
 // Key lookups are cached per process for at most `ttlMs` (5 s by default), so a revoked key
 // stops working within that time; concurrent misses for one key share one lookup.
 import type { RequestHandler } from 'express';
+import { UUID_PATTERN } from '../ids.ts';
 import { hashApiKeySecret } from './api-key-secret.ts';
 import type { ApiKeyGrant } from '../data/api-keys.ts';
 import type { Scope } from './scope.ts';
@@ -9,7 +10,6 @@ import { ApiProblem } from '../problems.ts';
 
 export type FindGrant = (secretHash: Buffer) => Promise<ApiKeyGrant | undefined>;
 
-const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const MAX_CACHED_KEYS = 10_000;
 
 export function authenticate(findGrant: FindGrant, ttlMs: number, now: () => number = Date.now): RequestHandler {
@@ -41,7 +41,7 @@ export function authenticate(findGrant: FindGrant, ttlMs: number, now: () => num
         throw new ApiProblem('unauthenticated', 'Send a valid, unrevoked API key in the X-Api-Key header.');
       }
       const departmentId = req.get('x-department-id');
-      if (departmentId === undefined || !UUID.test(departmentId)) {
+      if (departmentId === undefined || !UUID_PATTERN.test(departmentId)) {
         throw new ApiProblem('malformed-request', 'Send the id (a UUID) of the department to act on in the X-Department-Id header.');
       }
       // The same answer whether the department exists or not: existence is not disclosed.

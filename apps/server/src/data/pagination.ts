@@ -4,6 +4,7 @@
 // silently misapplied. Rows are fetched `limit + 1` at a time to know whether a next page
 // exists without counting.
 import { createHash } from 'node:crypto';
+import { UUID_PATTERN } from '../ids.ts';
 import { ApiProblem } from '../problems.ts';
 
 export type CursorPosition = { key: string; id: string };
@@ -17,7 +18,6 @@ export function encodeCursor(position: CursorPosition, scope: readonly unknown[]
   return Buffer.from(JSON.stringify({ k: position.key, i: position.id, f: fingerprint(scope) })).toString('base64url');
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 // What a cursor's sort key may look like, per kind of sort column: anything else was not
 // written by this server, and must not reach PostgreSQL as a cast.
@@ -45,7 +45,7 @@ export function decodeCursor(
   }
   if (typeof parsed !== 'object' || parsed === null) throw invalid;
   const { k, i, f } = parsed as Record<string, unknown>;
-  if (typeof k !== 'string' || typeof i !== 'string' || !UUID.test(i) || f !== fingerprint(scope) || !validKey(k)) throw invalid;
+  if (typeof k !== 'string' || typeof i !== 'string' || !UUID_PATTERN.test(i) || f !== fingerprint(scope) || !validKey(k)) throw invalid;
   return { key: k, id: i };
 }
 

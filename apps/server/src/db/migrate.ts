@@ -8,9 +8,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { ADVISORY_LOCKS } from './advisory-locks.ts';
+
+const MIGRATION_LOCK = ADVISORY_LOCKS.migrations;
 
 export const migrationsDir = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
-const MIGRATION_LOCK = 7_204_551_913; // any constant shared by every process of this app
 
 export type Migration = { name: string; sql: string; checksum: string };
 

@@ -4,6 +4,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { ApiProblem } from '../problems.ts';
+import { BODY_LIMIT_BYTES } from './json-body.ts';
 import { isValidatorError, translateValidatorError } from './validator.ts';
 
 // SQLSTATE classes and driver codes that mean "the database cannot serve us right now".
@@ -47,7 +48,7 @@ function databaseProblem(error: unknown): ApiProblem | undefined {
 
 function bodyParserProblem(error: unknown): ApiProblem | undefined {
   const { type, status, expose } = error as { type?: unknown; status?: unknown; expose?: unknown };
-  if (type === 'entity.too.large') return new ApiProblem('payload-too-large', 'The request body exceeds 1048576 bytes.');
+  if (type === 'entity.too.large') return new ApiProblem('payload-too-large', `The request body exceeds ${BODY_LIMIT_BYTES} bytes.`);
   if (type === 'request.aborted' || type === 'request.size.invalid') return new ApiProblem('malformed-request', 'The request body was incomplete.');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new ApiProblem('unsupported-media-type', 'Send the request body as uncompressed UTF-8 application/json.');

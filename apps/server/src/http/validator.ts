@@ -4,6 +4,7 @@
 // API's problems: 422 with the reference system's `errors` map for invalid data.
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { RequestHandler } from 'express';
+import { BODY_LIMIT_BYTES } from './json-body.ts';
 import { addFieldError, ApiProblem, fieldErrors, notFound, validationProblem } from '../problems.ts';
 
 export function contractValidator(apiSpec: object, validateResponses: boolean): RequestHandler[] {
@@ -63,7 +64,7 @@ export function translateValidatorError(error: ValidatorError): ApiProblem {
     case 405:
       return new ApiProblem('method-not-allowed', error.message, { headers: error.headers ?? {} });
     case 413:
-      return new ApiProblem('payload-too-large', 'The request body exceeds 1048576 bytes.');
+      return new ApiProblem('payload-too-large', `The request body exceeds ${BODY_LIMIT_BYTES} bytes.`);
     case 415:
       return new ApiProblem('unsupported-media-type', 'Send the request body as application/json.');
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { basePath } from '../../src/contract.ts';
 import { deleteExpiredIdempotencyRecords } from '../../src/data/idempotency.ts';
 import { referenceRequest } from '../support/fixtures.ts';
 import { expectProblem, TIMESTAMP, UUID_V7 } from '../support/http.ts';
@@ -37,7 +38,7 @@ describe('createDeal', () => {
         expect(c.id).toMatch(UUID_V7);
         expect(c).toMatchObject({ company: null, website: null, title: null, tenant_id: t.world.tenant.tenant_id });
       }
-      expect(reply.headers.get('location')).toBe(`/api/v1/integration/deals/${deal.id}`);
+      expect(reply.headers.get('location')).toBe(`${basePath}/deals/${deal.id}`);
       expect(reply.headers.get('etag')).toBe('"1"');
 
       const { rows } = await t.server.db.pool.query(

@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { referenceRequest } from '../support/fixtures.ts';
-import { freePort, type MainProcess } from '../support/process.ts';
+import { freePort } from '../support/free-port.ts';
+import type { MainProcess } from '../support/process.ts';
 import { api, isSuccess, seedTenant, send, sleep, startApi, stopApi, tally, until, type Exchange, type Tenant } from './support.ts';
 
 const POOL_WAIT_MS = 1000;

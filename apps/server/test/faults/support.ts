@@ -1,13 +1,14 @@
 // What the fault tests share: a tenant seeded straight into a database, the server process
 // started on it, and an HTTP client that reports transport failures (reset, refused, hang up)
 // as data instead of throwing, so a load loop can count them and carry on.
+import { basePath } from '../../src/contract.ts';
 import http from 'node:http';
 import net from 'node:net';
 import { createDatabase } from '../../src/db/database.ts';
 import { seedDemoTenant } from '../../src/admin/tenancy.ts';
 import { startMain, type MainProcess } from '../support/process.ts';
 
-export const api = '/api/v1/integration';
+export const api = basePath;
 
 export type Tenant = { tenantId: string; apiKey: string; departmentId: string };
 

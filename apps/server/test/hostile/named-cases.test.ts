@@ -1,6 +1,8 @@
 // The catalogue of hostile requests, each by name. Every one must get a 4xx
 // application/problem+json that keeps the contract, and change no row. Search terms full of SQL,
 // LIKE and regex metacharacters are the exception: they are valid and must match literally.
+import { basePath } from '../../src/contract.ts';
+import { BODY_LIMIT_BYTES } from '../../src/http/json-body.ts';
 import type { OperationId } from '@deals/api-types';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,8 +12,8 @@ import { expectContractSuccess, expectHostileProblem, withoutRowChanges } from '
 import { encodeQueryValue, rawClient, type RawClient, type RawReply } from './raw-http.ts';
 import { buildHostileWorld, tamperCursor, type HostileWorld } from './world-data.ts';
 
-const BASE = '/api/v1/integration';
-const MB = 1024 * 1024;
+const BASE = basePath;
+const MB = BODY_LIMIT_BYTES;
 
 let server: TestServer;
 let hostile: HostileWorld;

@@ -1,13 +1,15 @@
 // `npm start` as a user meets it: a real process on a real port.
+import { basePath } from '../../src/contract.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { freePort, printedDemo, startMain } from '../support/process.ts';
+import { freePort } from '../support/free-port.ts';
+import { printedDemo, startMain } from '../support/process.ts';
 
-const api = '/api/v1/integration';
+const api = basePath;
 
 describe('npm start on DATABASE_URL', () => {
   let database: TestDatabase;
