@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { readDatabaseSchema, type DatabaseSchema } from './database-schema.ts';
-import { parsePrismaSchema } from './prisma-schema-file.ts';
+import { readPrismaSchema } from './prisma-schema.ts';
 import { schemaDifferences, type ExpressionIndex } from './schema-differences.ts';
 
 const schemaPath = new URL('../../prisma/schema.prisma', import.meta.url);
@@ -40,13 +40,17 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const differencesFrom = (text: string) => schemaDifferences(parsePrismaSchema(text), migrated, expressionIndexes);
+const differencesFrom = (text: string) => schemaDifferences(readPrismaSchema(text), migrated, expressionIndexes);
 
-/** schema.prisma with one edit, which must change it (or the case would prove nothing). */
-function edited(from: string | RegExp, to: string): string {
-  const changed = schemaText.replace(from, to);
-  if (changed === schemaText) throw new Error(`the edit ${String(from)} matches nothing in schema.prisma`);
-  return changed;
+type Edit = [from: string | RegExp, to: string];
+
+/** schema.prisma with edits, each of which must change it (or the case would prove nothing). */
+function edited(...edits: Edit[]): string {
+  return edits.reduce((text, [from, to]) => {
+    const changed = text.replace(from, to);
+    if (changed === text) throw new Error(`the edit ${String(from)} matches nothing in schema.prisma`);
+    return changed;
+  }, schemaText);
 }
 
 describe('schema.prisma', () => {
@@ -56,7 +60,7 @@ describe('schema.prisma', () => {
 
   it('is read completely: every model, column, index and relation the comparison relies on', () => {
     // Guards the reader itself: were it to skip lines, an empty difference list would be hollow.
-    const schema = parsePrismaSchema(schemaText);
+    const schema = readPrismaSchema(schemaText);
     expect(schema.tables).toHaveLength(migrated.tables.length);
     expect(schema.columns).toHaveLength(migrated.columns.length);
     expect(schema.relations).toHaveLength(migrated.foreignKeys.length);
@@ -68,15 +72,25 @@ describe('schema.prisma', () => {
     for (const { name } of expressionIndexes) expect(schemaText).toContain(name);
   });
 
-  it('rejects constructs this reader does not understand instead of skipping them', () => {
-    expect(() => parsePrismaSchema(`${schemaText}\nenum Stage {\n  Lead\n}\n`)).toThrow(/enum Stage is not understood/);
-    expect(() => parsePrismaSchema(edited('@@map("deals")', '@@map("deals")\n  @@fulltext([name])'))).toThrow(/@@fulltext is not understood/);
-    expect(() => parsePrismaSchema(edited('name              String', 'name              String @db.Money'))).toThrow(/@db.Money is not understood/);
+  it('rejects constructs this reader does not translate instead of skipping them', () => {
+    expect(() => readPrismaSchema(`${schemaText}\nenum Stage {\n  Lead\n}\n`)).toThrow(/enum Stage is not understood/);
+    expect(() => readPrismaSchema(edited(['website        String?', 'website        String? @db.Xml']))).toThrow(/@db.Xml is not understood/);
+    expect(() => readPrismaSchema(edited(['extensions = [pg_trgm]', 'extensions = [pg_trgm(version: "1.6")]']))).toThrow(/extension pg_trgm\(version: "1.6"\) \(with arguments\) is not understood/);
+    expect(() => readPrismaSchema(edited(['"postgresqlExtensions"]', '"postgresqlExtensions", "partialIndexes"]']))).toThrow(/partialIndexes preview feature is not understood/);
+  });
+
+  it("is read by Prisma's own parser, whose validation errors are reported", () => {
+    expect(() => readPrismaSchema(edited(['@@map("deals")', '@@map("deals")\n  @@fulltext([note], map: "deals_note_fts")']))).toThrow(
+      /schema.prisma is not valid Prisma: .*Defining fulltext indexes is not supported with the current connector/,
+    );
+    expect(() => readPrismaSchema(edited(['references: [tenant_id, id], onDelete: Cascade', 'references: [tenant_id, nope], onDelete: Cascade']))).toThrow(/not valid Prisma/);
   });
 });
 
 describe('a schema.prisma that drifted from the migrations', () => {
-  const cases: Array<{ drift: string; from: string | RegExp; to: string; reported: string[] }> = [
+  // Each edit keeps schema.prisma valid Prisma (a relation gets both its sides): Prisma's parser rejects
+  // anything else before a comparison could run.
+  const cases: Array<{ drift: string; from: string | RegExp; to: string; also?: Edit; reported: string[] }> = [
     {
       drift: 'a column type',
       from: 'birthday       DateTime?      @db.Date',
@@ -180,6 +194,7 @@ describe('a schema.prisma that drifted from the migrations', () => {
       drift: 'a relation the database does not have',
       from: 'deleted_at    DateTime @default(now()) @db.Timestamptz(6)',
       to: 'deleted_at    DateTime @default(now()) @db.Timestamptz(6)\n  department    Department @relation(fields: [tenant_id, department_id], references: [tenant_id, id], onDelete: NoAction, onUpdate: NoAction)',
+      also: [/(model Department \{[\s\S]*?\n  deals +Deal\[\])/, '$1\n  deal_tombstones DealTombstone[]'],
       reported: [
         "foreign key deal_tombstones_tenant_id_department_id_fkey: schema.prisma's @relation DealTombstone.department says deal_tombstones (tenant_id, department_id) → departments (tenant_id, id) ON DELETE NO ACTION ON UPDATE NO ACTION, the database has no foreign key of that name",
       ],
@@ -188,6 +203,7 @@ describe('a schema.prisma that drifted from the migrations', () => {
       drift: 'a foreign key without its @relation',
       from: /\n  employee          Employee\? +@relation[^\n]*/,
       to: '',
+      also: [/(model Employee \{[\s\S]*?)\n  deals +Deal\[\]/, '$1'],
       reported: [
         'foreign key deals_tenant_id_employee_id_fkey: the database has deals (tenant_id, employee_id) → employees (tenant_id, id) ON DELETE NO ACTION ON UPDATE NO ACTION, no @relation of schema.prisma declares it',
       ],
@@ -200,20 +216,20 @@ describe('a schema.prisma that drifted from the migrations', () => {
     },
   ];
 
-  it.each(cases)('is caught: $drift', ({ from, to, reported }) => {
-    const differences = differencesFrom(edited(from, to));
+  it.each(cases)('is caught: $drift', ({ from, to, also, reported }) => {
+    const differences = differencesFrom(edited([from, to], ...(also ? [also] : [])));
     expect(differences).toEqual(reported);
   });
 
   it('is caught: an expression index that this test does not list', () => {
-    const differences = schemaDifferences(parsePrismaSchema(schemaText), migrated, expressionIndexes.slice(1));
+    const differences = schemaDifferences(readPrismaSchema(schemaText), migrated, expressionIndexes.slice(1));
     expect(differences).toEqual([
       'index customers_email_idx: the database has customers btree (tenant_id, lower(email)) WHERE (email IS NOT NULL), schema.prisma does not declare it (nor does this test list it as an expression index)',
     ]);
   });
 
   it('is caught: an expression index whose definition changed', () => {
-    const differences = schemaDifferences(parsePrismaSchema(schemaText), migrated, [
+    const differences = schemaDifferences(readPrismaSchema(schemaText), migrated, [
       { name: 'customers_email_idx', definition: 'customers btree (tenant_id, email)' },
       expressionIndexes[1]!,
     ]);

@@ -1,7 +1,7 @@
 // Every way the migrated database differs from schema.prisma, one readable line each. What
 // `prisma migrate diff` would tell us, had its engine been downloadable here.
 import type { DatabaseIndex, DatabaseSchema } from './database-schema.ts';
-import type { DefaultRule, IndexColumn, PrismaSchema, SchemaIndex } from './prisma-schema-file.ts';
+import type { DefaultRule, IndexColumn, PrismaSchema, SchemaIndex } from './prisma-schema.ts';
 
 /** Indexes Prisma's schema language cannot state, with what the migration must create. */
 export type ExpressionIndex = { name: string; definition: string };
