@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    // Prism takes 2-4 s to start alone, more while other workspaces' tests share the 2 cores.
-    // Above startMock's own 30 s limit, so a slow start fails with Prism's output, not a bare timeout.
+    // Loading Prism's libraries takes 2-4 s alone, and several times that while other workspaces'
+    // tests share the 2 cores; the tests that start `npm run mock` as a process pay it again.
     hookTimeout: 60_000,
     testTimeout: 60_000,
   },

@@ -6,19 +6,9 @@ const config = readConfig(process.env);
 const mock = await startMock({ ...config, watch: true, log: (line) => console.log(line) });
 console.log(`Deals API mock serving openapi/deals.yaml at ${mock.baseUrl} (send X-Api-Key and X-Department-Id)`);
 
-let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    stopping = true;
-    void mock.stop().then(() => process.exit(0));
-  });
+  process.once(signal, () => void mock.stop().then(() => process.exit(0)));
 }
-// If Prism dies on its own, say so and fail rather than leave a process that serves nothing.
-void mock.exited.then((code) => {
-  if (stopping) return;
-  console.error(`Prism exited unexpectedly (code ${code})`);
-  process.exit(1);
-});
 
 function readConfig(env: NodeJS.ProcessEnv): { port: number; host: string } {
   const port = Number(env.MOCK_PORT || 4010);

@@ -1,5 +1,5 @@
 // What the mock promises frontend teams beyond the shared contract suite: the contract's own
-// examples, byte for byte, at the same URLs as the real server, and a process that cleans up.
+// examples, byte for byte, at the same URLs as the real server, and a mock that cleans up.
 import { contractValidator } from '@deals/contract-suite/contract-validator';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -109,38 +109,18 @@ describe('watch', () => {
   });
 });
 
-describe('process lifecycle', () => {
-  it('picks a free port per mock and stop() ends Prism, leaving no process behind', async () => {
+// Prism runs inside the process that calls startMock, so no mock can outlive it; the child-process
+// version needed a test that SIGKILLed its parent, this one does not.
+describe('lifecycle', () => {
+  it('picks a free port per mock and stop() closes it', async () => {
     const second = await startMock();
     expect(second.baseUrl).not.toBe(mock.baseUrl);
     expect((await fetch(`${second.baseUrl}/employees`, { headers: auth })).status).toBe(200);
 
     await second.stop();
 
-    expect(() => process.kill(second.pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
     await expect(fetch(`${second.baseUrl}/employees`, { headers: auth })).rejects.toThrow();
     await expect(second.stop()).resolves.toBeUndefined();
-  });
-
-  it('leaves no Prism behind when the process that started it is killed outright', async () => {
-    // A parent that cannot run any cleanup (SIGKILL), like a test worker killed on timeout.
-    const script = `const { startMock } = await import(${JSON.stringify(fileURLToPath(new URL('../src/start-mock.ts', import.meta.url)))}); const mock = await startMock(); console.log('PRISM_PID=' + mock.pid);`;
-    const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    try {
-      let output = '';
-      for await (const chunk of parent.stdout) {
-        output += String(chunk);
-        if (/PRISM_PID=\d+/.test(output)) break;
-      }
-      const prismPid = Number(/PRISM_PID=(\d+)/.exec(output)?.[1]);
-      expect(() => process.kill(prismPid, 0)).not.toThrow();
-
-      parent.kill('SIGKILL');
-
-      await expect.poll(() => isRunning(prismPid), { timeout: 10_000, interval: 100 }).toBe(false);
-    } finally {
-      parent.kill('SIGKILL');
-    }
   });
 
   it('fails with Prism’s own words when the port is taken', async () => {
@@ -149,13 +129,13 @@ describe('process lifecycle', () => {
     const address = taken.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     try {
-      await expect(startMock({ port })).rejects.toThrow(/Prism exited .*EADDRINUSE/s);
+      await expect(startMock({ port })).rejects.toThrow(/Prism could not listen .*EADDRINUSE/);
     } finally {
       taken.close();
     }
   });
 
-  it('`npm run mock` (src/main.ts) honours MOCK_PORT and MOCK_HOST and stops Prism on SIGTERM', async () => {
+  it('`npm run mock` (src/main.ts) honours MOCK_PORT and MOCK_HOST and stops on SIGTERM', async () => {
     const port = await freePort();
     // node --import tsx is what `tsx src/main.ts` runs, without tsx's extra relay process.
     const main = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../src/main.ts', import.meta.url))], {
@@ -187,15 +167,6 @@ describe('process lifecycle', () => {
     }
   });
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
