@@ -1,23 +1,24 @@
 // Customers are tenant-wide: every department of the tenant sees the same ones. One SQL
 // statement per operation, the JSON built by PostgreSQL (api_customer_json).
-import type { CustomerCreate, CustomerPatch, operations } from '@deals/api-types';
+import type { Customer, CustomerCreate, CustomerPatch, operations } from '@deals/api-types';
 import { Prisma } from '../generated/prisma/client.ts';
 import type { Sql } from '../db/sql.ts';
 import { customerColumnList, customerColumns, customerRecordColumns } from './customer-columns.ts';
 import { likePattern } from './deals-read.ts';
 import { idempotencyColumns, idempotencyCtes, idempotencyStore, type IdempotencyInput, type IdempotencyOutcome } from './idempotency.ts';
-import { cursorKeys, decodeCursor, pageBody, type PageRow } from './pagination.ts';
+import type { JsonText } from './json-text.ts';
+import { cursorKeys, decodeCursor, pageBody, type Page, type PageRow } from './pagination.ts';
 import type { Scope } from '../auth/scope.ts';
 
 export async function findCustomer(sql: Sql, scope: Scope, customerId: string) {
-  const rows = await sql.rows<{ json: string; version: number }>`
+  const rows = await sql.rows<{ json: JsonText<Customer>; version: number }>`
     SELECT api_customer_json(c)::text AS json, c.version
     FROM customers c
     WHERE c.tenant_id = ${scope.tenantId}::uuid AND c.id = ${customerId}::uuid`;
   return rows[0];
 }
 
-export type CustomerWriteResult = IdempotencyOutcome & { body: string | null };
+export type CustomerWriteResult = IdempotencyOutcome & { body: JsonText<Customer> | null };
 
 export async function insertCustomer(
   sql: Sql,
@@ -47,7 +48,7 @@ export async function insertCustomer(
   return rows[0]!;
 }
 
-export type CustomerUpdateResult = { found: boolean; precondition_ok: boolean; body: string | null; version: number | null };
+export type CustomerUpdateResult = { found: boolean; precondition_ok: boolean; body: JsonText<Customer> | null; version: number | null };
 
 export async function updateCustomer(
   sql: Sql,
@@ -97,7 +98,7 @@ const searchText = Prisma.raw(
   `lower(coalesce(c.last_name, '') || ' ' || coalesce(c.first_name, '') || ' ' || coalesce(c.company, '') || ' ' || coalesce(c.email, ''))`,
 );
 
-export async function listCustomers(sql: Sql, scope: Scope, query: CustomerListQuery): Promise<string> {
+export async function listCustomers(sql: Sql, scope: Scope, query: CustomerListQuery): Promise<JsonText<Page<Customer>>> {
   const t = scope.tenantId;
   const limit = query.limit ?? 25;
   const sortParam = query.sort ?? '-created_at';
@@ -125,7 +126,7 @@ export async function listCustomers(sql: Sql, scope: Scope, query: CustomerListQ
       (${position.key}::${Prisma.raw(key.cast)}, ${position.id}::uuid)`);
   }
   const dir = Prisma.raw(descending ? 'DESC' : 'ASC');
-  const rows = await sql.rows<PageRow>`
+  const rows = await sql.rows<PageRow<Customer>>`
     SELECT api_customer_json(c)::text AS json, ${Prisma.raw(key.text)} AS sort_key, c.id::text AS id
     FROM customers c
     WHERE ${Prisma.join(where, ' AND ')}

@@ -1,9 +1,10 @@
 // Reads of deals: one SQL statement each, the JSON built by PostgreSQL.
-import type { operations } from '@deals/api-types';
+import type { Deal, DealStepChange, DealTombstone, operations } from '@deals/api-types';
 import { Prisma } from '../generated/prisma/client.ts';
 import type { Sql } from '../db/sql.ts';
 import { ApiProblem } from '../problems.ts';
-import { cursorKeys, decodeCursor, pageBody, type PageRow } from './pagination.ts';
+import type { JsonText } from './json-text.ts';
+import { cursorKeys, decodeCursor, pageBody, type Page, type PageRow } from './pagination.ts';
 import type { Scope } from '../auth/scope.ts';
 
 /** The linked customers of deal `alias`, in link order, as the API shows them. */
@@ -23,7 +24,7 @@ export const employeeName = (alias: string) => Prisma.sql`(
 const dealJson = Prisma.sql`api_deal_json(d, ${employeeName('d')}, ${dealCustomersJson('d')})::text`;
 
 export async function findDeal(sql: Sql, scope: Scope, dealId: string) {
-  const rows = await sql.rows<{ json: string; version: number }>`
+  const rows = await sql.rows<{ json: JsonText<Deal>; version: number }>`
     SELECT ${dealJson} AS json, d.version
     FROM deals d
     WHERE d.tenant_id = ${scope.tenantId}::uuid AND d.department_id = ${scope.departmentId}::uuid AND d.id = ${dealId}::uuid`;
@@ -45,7 +46,7 @@ const sortKeys: Record<SortKey, SortKeyReading> = {
 /** `%`, `_` and `\` in a search term are literal characters, not LIKE wildcards. */
 export const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-export async function listDeals(sql: Sql, scope: Scope, query: DealListQuery): Promise<string> {
+export async function listDeals(sql: Sql, scope: Scope, query: DealListQuery): Promise<JsonText<Page<Deal | DealTombstone>>> {
   const { tenantId: t, departmentId: d } = scope;
   const limit = query.limit ?? 25;
   const sortParam = query.sort ?? '-created_at';
@@ -93,16 +94,16 @@ export async function listDeals(sql: Sql, scope: Scope, query: DealListQuery): P
     ? Prisma.sql`SELECT ${columns} FROM deals d WHERE ${Prisma.join(where, ' AND ')} ${order} LIMIT ${limit + 1}`
     : nameSearch(where, Prisma.sql`d.name ILIKE ${likePattern(query.q)}`, columns, order, dir, limit);
 
-  let rows: PageRow[];
+  let rows: PageRow<Deal | DealTombstone>[];
   if (!includeDeleted) {
-    rows = await sql.rows<PageRow>`${deals}`;
+    rows = await sql.rows<PageRow<Deal>>`${deals}`;
   } else {
     const tombstoneWhere: Prisma.Sql[] = [Prisma.sql`t.tenant_id = ${t}::uuid`, Prisma.sql`t.department_id = ${d}::uuid`];
     if (query.updated_since !== undefined) tombstoneWhere.push(Prisma.sql`t.deleted_at >= ${query.updated_since}::timestamptz`);
     if (position) {
       tombstoneWhere.push(Prisma.sql`(t.deleted_at, t.id) ${cmp} (${position.key}::timestamptz, ${position.id}::uuid)`);
     }
-    rows = await sql.rows<PageRow>`
+    rows = await sql.rows<PageRow<Deal | DealTombstone>>`
       SELECT json, sort_key, id FROM (
         (${deals})
         UNION ALL
@@ -165,7 +166,7 @@ export async function listDealStepChanges(
   scope: Scope,
   dealId: string,
   query: StepChangeListQuery,
-): Promise<string | undefined> {
+): Promise<JsonText<Page<DealStepChange>> | undefined> {
   const { tenantId: t, departmentId: d } = scope;
   const limit = query.limit ?? 25;
   const cursorScope = ['listDealStepChanges', t, d, dealId];
@@ -173,7 +174,7 @@ export async function listDealStepChanges(
   const after = position
     ? Prisma.sql`AND (sc.changed_at, sc.id) > (${position.key}::timestamptz, ${position.id}::uuid)`
     : Prisma.empty;
-  const rows = await sql.rows<PageRow | { json: null; sort_key: null; id: null }>`
+  const rows = await sql.rows<PageRow<DealStepChange> | { json: null; sort_key: null; id: null }>`
     SELECT c.json, c.sort_key, c.id
     FROM deals d
     LEFT JOIN LATERAL (
@@ -187,5 +188,5 @@ export async function listDealStepChanges(
     ) c ON true
     WHERE d.tenant_id = ${t}::uuid AND d.department_id = ${d}::uuid AND d.id = ${dealId}::uuid`;
   if (rows.length === 0) return undefined;
-  return pageBody(rows.filter((r): r is PageRow => r.json !== null), limit, cursorScope);
+  return pageBody(rows.filter((r): r is PageRow<DealStepChange> => r.json !== null), limit, cursorScope);
 }

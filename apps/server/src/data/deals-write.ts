@@ -2,9 +2,10 @@
 // employee of this department, customers of this tenant), the writes conditioned on them,
 // and the response JSON, built by PostgreSQL from the written rows. A failed check writes
 // nothing: every CTE's insert is conditioned on `allowed.ok`.
-import type { DealCreate, DealPatch } from '@deals/api-types';
+import type { Deal, DealCreate, DealPatch } from '@deals/api-types';
 import { Prisma } from '../generated/prisma/client.ts';
 import type { Sql } from '../db/sql.ts';
+import type { JsonText } from './json-text.ts';
 import { dealCustomersJson, employeeName } from './deals-read.ts';
 import { customerColumnList, customerColumnValues, customerRecordColumns } from './customer-columns.ts';
 import { idempotencyColumns, idempotencyCtes, idempotencyStore, type IdempotencyInput, type IdempotencyOutcome } from './idempotency.ts';
@@ -18,7 +19,7 @@ export type DealChecks = {
   unknown_customer_ids: string[];
 };
 
-export type DealWriteResult = IdempotencyOutcome & { checks: DealChecks; body: string | null; version: number | null };
+export type DealWriteResult = IdempotencyOutcome & { checks: DealChecks; body: JsonText<Deal> | null; version: number | null };
 
 type Ids = { dealId: string; stepChangeId: string; customerIds: string[] };
 

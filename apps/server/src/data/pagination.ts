@@ -6,9 +6,13 @@
 import { createHash } from 'node:crypto';
 import { UUID_PATTERN } from '../ids.ts';
 import { ApiProblem } from '../problems.ts';
+import type { JsonText } from './json-text.ts';
 
 export type CursorPosition = { key: string; id: string };
-export type PageRow = { json: string; sort_key: string; id: string };
+/** A row of a SQL-built list: one item's JSON (of schema T), its sort key and its id. */
+export type PageRow<T> = { json: JsonText<T>; sort_key: string; id: string };
+/** The `{ data, next_cursor }` document of every list operation. */
+export type Page<T> = { data: T[]; next_cursor: string | null };
 
 function fingerprint(scope: readonly unknown[]): string {
   return createHash('sha256').update(JSON.stringify(scope)).digest('base64url').slice(0, 16);
@@ -50,14 +54,15 @@ export function decodeCursor(
 }
 
 /** A page of `limit + 1` fetched rows: the first `limit`, and the cursor after them (or null). */
-export function page<T extends { id: string }>(rows: T[], limit: number, key: (row: T) => string, scope: readonly unknown[]) {
+export function page<T extends { id: string }>(rows: T[], limit: number, key: (row: T) => string, scope: readonly unknown[]): Page<T> {
   const data = rows.slice(0, limit);
   const last = data.at(-1);
   return { data, next_cursor: rows.length > limit && last ? encodeCursor({ key: key(last), id: last.id }, scope) : null };
 }
 
 /** The `{ data, next_cursor }` document of a page, from rows whose JSON PostgreSQL built. */
-export function pageBody(rows: PageRow[], limit: number, scope: readonly unknown[]): string {
+export function pageBody<T>(rows: PageRow<T>[], limit: number, scope: readonly unknown[]): JsonText<Page<T>> {
   const { data, next_cursor } = page(rows, limit, (r) => r.sort_key, scope);
-  return `{"data":[${data.map((r) => r.json).join(',')}],"next_cursor":${JSON.stringify(next_cursor)}}`;
+  // Items of schema T joined into an array, and a string or null: a Page<T>.
+  return `{"data":[${data.map((r) => r.json).join(',')}],"next_cursor":${JSON.stringify(next_cursor)}}` as JsonText<Page<T>>;
 }

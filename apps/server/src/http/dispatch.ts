@@ -2,7 +2,7 @@
 // validator) and writes the handler's result.
 import type { OperationId } from '@deals/api-types';
 import type { RequestHandler } from 'express';
-import type { Handler, Handlers, OperationDeps } from '../operations/context.ts';
+import type { Handler, Handlers, OperationDeps, OperationResult } from '../operations/context.ts';
 
 type OpenApiRequest = { openapi?: { schema?: { operationId?: string }; pathParams?: Record<string, string> } };
 
@@ -13,7 +13,7 @@ export function dispatch(handlers: Handlers, deps: OperationDeps, validateRespon
       const operationId = openapi?.schema?.operationId as OperationId | undefined;
       if (!operationId || !(operationId in handlers)) throw new Error(`no handler for operation ${operationId}`);
       const handler = handlers[operationId] as Handler<OperationId>;
-      const result = await handler({
+      const result: OperationResult<OperationId> = await handler({
         ...deps,
         scope: res.locals.scope,
         path: (openapi?.pathParams ?? {}) as never,
@@ -21,16 +21,17 @@ export function dispatch(handlers: Handlers, deps: OperationDeps, validateRespon
         body: req.body as never,
         header: (name) => req.get(name),
       });
-      for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
+      const headers: Readonly<Record<string, string | number | undefined>> = result.headers ?? {};
+      for (const [name, value] of Object.entries(headers)) if (value !== undefined) res.setHeader(name, value);
       res.status(result.status);
-      if (result.json === undefined) {
+      if (result.body === undefined) {
         res.end();
-      } else if (typeof result.json === 'string') {
+      } else if (typeof result.body === 'string') {
         // PostgreSQL built the JSON; parse it only when the response is to be validated.
-        if (validateResponses) res.json(JSON.parse(result.json));
-        else res.type('application/json').send(result.json);
+        if (validateResponses) res.json(JSON.parse(result.body));
+        else res.type('application/json').send(result.body);
       } else {
-        res.json(result.json);
+        res.json(result.body);
       }
     } catch (error) {
       next(error);

@@ -1,9 +1,9 @@
 import { insertCustomer } from '../../data/customers.ts';
 import { etagOf } from '../../http/etag.ts';
-import type { Handler } from '../context.ts';
+import { handler } from '../context.ts';
 import { idempotentCreate, isReplay } from '../idempotent-create.ts';
 
-export const createCustomer: Handler<'createCustomer'> = async ({ sql, scope, body, header, newId, basePath }) => {
+export const createCustomer = handler('createCustomer', async ({ sql, scope, body, header, newId, basePath }) => {
   const id = newId();
   const headers = { Location: `${basePath}/customers/${id}`, ETag: etagOf(1) };
   const result = await idempotentCreate(sql, scope, 'createCustomer', header('idempotency-key'), body, (idem) =>
@@ -11,5 +11,5 @@ export const createCustomer: Handler<'createCustomer'> = async ({ sql, scope, bo
   );
   if (isReplay(result)) return result;
   if (result.body === null) throw new Error('createCustomer wrote nothing although it held the idempotency lock');
-  return { status: 201, headers, json: result.body };
-};
+  return { status: 201, headers, body: result.body };
+});

@@ -1,7 +1,7 @@
 import { listCustomers as listCustomersPage } from '../../data/customers.ts';
-import type { Handler } from '../context.ts';
+import { handler } from '../context.ts';
 
-export const listCustomers: Handler<'listCustomers'> = async ({ sql, scope, query }) => ({
+export const listCustomers = handler('listCustomers', async ({ sql, scope, query }) => ({
   status: 200,
-  json: await listCustomersPage(sql, scope, query),
-});
+  body: await listCustomersPage(sql, scope, query),
+}));

@@ -1,11 +1,11 @@
 import { insertDeal } from '../../data/deals-write.ts';
 import { etagOf } from '../../http/etag.ts';
 import { validationProblem } from '../../problems.ts';
-import type { Handler } from '../context.ts';
+import { handler } from '../context.ts';
 import { idempotentCreate, isReplay } from '../idempotent-create.ts';
 import { referenceErrors } from './reference-errors.ts';
 
-export const createDeal: Handler<'createDeal'> = async ({ sql, scope, body, header, newId, basePath }) => {
+export const createDeal = handler('createDeal', async ({ sql, scope, body, header, newId, basePath }) => {
   const dealId = newId();
   const headers = { Location: `${basePath}/deals/${dealId}`, ETag: etagOf(1) };
   const ids = { dealId, stepChangeId: newId(), customerIds: (body.customers ?? []).map(() => newId()) };
@@ -14,5 +14,5 @@ export const createDeal: Handler<'createDeal'> = async ({ sql, scope, body, head
   );
   if (isReplay(result)) return result;
   if (result.body === null) throw validationProblem(referenceErrors(result.checks, body));
-  return { status: 201, headers, json: result.body };
-};
+  return { status: 201, headers, body: result.body };
+});

@@ -1,10 +1,10 @@
 import { findDeal } from '../../data/deals-read.ts';
 import { etagOf } from '../../http/etag.ts';
 import { notFound } from '../../problems.ts';
-import type { Handler } from '../context.ts';
+import { handler } from '../context.ts';
 
-export const getDeal: Handler<'getDeal'> = async ({ sql, scope, path }) => {
+export const getDeal = handler('getDeal', async ({ sql, scope, path }) => {
   const deal = await findDeal(sql, scope, path.deal_id);
   if (!deal) throw notFound('deal');
-  return { status: 200, headers: { ETag: etagOf(deal.version) }, json: deal.json };
-};
+  return { status: 200, headers: { ETag: etagOf(deal.version) }, body: deal.json };
+});

@@ -1,7 +1,7 @@
 import { listDeals as listDealsPage } from '../../data/deals-read.ts';
-import type { Handler } from '../context.ts';
+import { handler } from '../context.ts';
 
-export const listDeals: Handler<'listDeals'> = async ({ sql, scope, query }) => ({
+export const listDeals = handler('listDeals', async ({ sql, scope, query }) => ({
   status: 200,
-  json: await listDealsPage(sql, scope, query),
-});
+  body: await listDealsPage(sql, scope, query),
+}));

@@ -1,7 +1,7 @@
 import { listEmployees as listEmployeesPage } from '../../data/pipeline.ts';
-import type { Handler } from '../context.ts';
+import { handler } from '../context.ts';
 
-export const listEmployees: Handler<'listEmployees'> = async ({ prisma, scope, query }) => ({
+export const listEmployees = handler('listEmployees', async ({ prisma, scope, query }) => ({
   status: 200,
-  json: await listEmployeesPage(prisma, scope, query),
-});
+  body: await listEmployeesPage(prisma, scope, query),
+}));

@@ -1,7 +1,7 @@
 import { listSteps as listStepsPage } from '../../data/pipeline.ts';
-import type { Handler } from '../context.ts';
+import { handler } from '../context.ts';
 
-export const listSteps: Handler<'listSteps'> = async ({ prisma, scope, query }) => ({
+export const listSteps = handler('listSteps', async ({ prisma, scope, query }) => ({
   status: 200,
-  json: await listStepsPage(prisma, scope, query),
-});
+  body: await listStepsPage(prisma, scope, query),
+}));
