@@ -3,6 +3,7 @@
 import express from 'express';
 import type { Logger } from 'pino';
 import { findApiKeyGrant } from './data/api-keys.ts';
+import type { TrustProxy } from './config.ts';
 import type { Database } from './db/database.ts';
 import type { IdGenerator } from './ids.ts';
 import { basePath, contract, contractText } from './contract.ts';
@@ -11,7 +12,9 @@ import { authenticate } from './auth/authenticate.ts';
 import { dispatch } from './http/dispatch.ts';
 import { errorHandler, routeNotFound } from './http/error-handler.ts';
 import { jsonBody, queryStrings } from './http/json-body.ts';
-import { rateLimit } from './http/rate-limit.ts';
+import { failedAuthentications } from './http/limits/failed-authentications.ts';
+import { memoryLimiters, type LimiterFactory } from './http/limits/limiters.ts';
+import { perKeyRateLimit } from './http/limits/per-key.ts';
 import { requestId } from './http/request-id.ts';
 import { contractValidator } from './http/validator.ts';
 import { handlers } from './operations/index.ts';
@@ -21,11 +24,17 @@ export type AppDeps = {
   log: Logger;
   newId: IdGenerator;
   rateLimitPerSecond: number;
+  /** Unknown or revoked keys per client address per minute before it gets 429 (0: no limit). */
+  authFailuresPerMinute: number;
   keyCacheTtlMs: number;
+  /** Express's `trust proxy`, for the client address behind a load balancer (default: off). */
+  trustProxy?: TrustProxy;
+  /** Where the rate limits count (default: this process's memory). */
+  limiters?: LimiterFactory;
   validateResponses: boolean;
   /** The built docs site (apps/docs/dist), served at /docs when it exists. */
   docsDir?: string;
-  /** Milliseconds clock for the rate-limit windows and the key cache (tests pin it). */
+  /** Milliseconds clock for the key cache (tests pin it; the rate limits read Date.now). */
   now?: () => number;
   /** Readiness: database reachable, migrations applied, not shutting down. */
   ready(): Promise<boolean>;
@@ -35,6 +44,8 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are the resources' versions (http/etag.ts), not body hashes
+  app.set('trust proxy', deps.trustProxy ?? false);
+  const limiters = deps.limiters ?? memoryLimiters;
 
   app.use(requestId(deps.newId));
   app.use(accessLog(deps.log));
@@ -53,8 +64,13 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(
     basePath,
-    authenticate((hash) => findApiKeyGrant(deps.db.sql, hash), deps.keyCacheTtlMs, deps.now),
-    rateLimit(deps.rateLimitPerSecond, deps.now),
+    authenticate({
+      findGrant: (hash) => findApiKeyGrant(deps.db.sql, hash),
+      keyCacheTtlMs: deps.keyCacheTtlMs,
+      failures: failedAuthentications(deps.authFailuresPerMinute, limiters),
+      now: deps.now,
+    }),
+    perKeyRateLimit(deps.rateLimitPerSecond, limiters),
     jsonBody,
     queryStrings,
     ...contractValidator(contract, deps.validateResponses),

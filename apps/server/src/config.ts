@@ -1,6 +1,7 @@
 // The server's configuration: read from the environment once, validated, then passed down.
 // Nothing else reads process.env.
 import { fileURLToPath } from 'node:url';
+import express from 'express';
 
 export type Config = {
   port: number;
@@ -10,6 +11,10 @@ export type Config = {
   dataDir: string;
   embeddedPostgresPort: number;
   rateLimitPerSecond: number;
+  /** Unknown or revoked keys per client address per minute before the address gets 429 (0: no limit). */
+  authFailuresPerMinute: number;
+  /** Express's `trust proxy`: which proxies' X-Forwarded-For tells the client address. */
+  trustProxy: TrustProxy;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   dbPoolMax: number;
   /** How long a request waits for a pooled connection before it gets 503. */
@@ -45,6 +50,26 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
+/** What Express's `trust proxy` accepts: on/off, a number of hops, or addresses and subnets. */
+export type TrustProxy = boolean | number | string[];
+
+function trustProxy(env: NodeJS.ProcessEnv): TrustProxy {
+  const raw = env.TRUST_PROXY?.trim();
+  if (!raw || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return int(env, 'TRUST_PROXY', 0, 0, 100);
+  const list = raw.split(',').map((entry) => entry.trim());
+  try {
+    // Express compiles the setting when it is set, and throws on what it does not accept.
+    express().set('trust proxy', list);
+  } catch (error) {
+    throw new ConfigError(
+      `TRUST_PROXY must be true, false, a number of proxies, or comma-separated addresses, subnets, loopback, linklocal or uniquelocal (${(error as Error).message})`,
+    );
+  }
+  return list;
+}
+
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -63,6 +88,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: env.DATA_DIR || `${repoRoot}.data`,
     embeddedPostgresPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
     rateLimitPerSecond: int(env, 'RATE_LIMIT_PER_SECOND', 100, 0, 1_000_000),
+    authFailuresPerMinute: int(env, 'AUTH_FAILURES_PER_MINUTE', 20, 0, 1_000_000),
+    trustProxy: trustProxy(env),
     logLevel: logLevel as Config['logLevel'],
     dbPoolMax: int(env, 'DB_POOL_MAX', 10, 1, 1000),
     dbPoolWaitMs: int(env, 'DB_POOL_WAIT_MS', 2000, 1, 60_000),

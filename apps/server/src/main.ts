@@ -74,6 +74,8 @@ const app = createApp({
   log,
   newId: uuidv7,
   rateLimitPerSecond: config.rateLimitPerSecond,
+  authFailuresPerMinute: config.authFailuresPerMinute,
+  trustProxy: config.trustProxy,
   keyCacheTtlMs: config.keyCacheTtlMs,
   validateResponses: config.validateResponses,
   docsDir: existsSync(docsDir) ? docsDir : undefined,

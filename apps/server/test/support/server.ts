@@ -26,6 +26,7 @@ export async function listenTestApp(db: Database, overrides: Partial<AppDeps> = 
     log: pino({ level: 'silent' }),
     newId: uuidv7,
     rateLimitPerSecond: 0,
+    authFailuresPerMinute: 0,
     keyCacheTtlMs: 0,
     validateResponses: true,
     ready: async () => true,
