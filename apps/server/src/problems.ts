@@ -62,7 +62,8 @@ export class ApiProblem extends Error {
     this.status = kinds[kind].status;
   }
 
-  body(instance: string): ProblemBody {
+  /** `requestId` is the response's X-Request-Id, so that a logged body alone finds the request. */
+  body(instance: string, requestId: string): ProblemBody {
     const kind = kinds[this.kind];
     const detail = cut(this.detail, 2000);
     return {
@@ -71,6 +72,7 @@ export class ApiProblem extends Error {
       status: kind.status,
       detail,
       instance: cut(instance, 2048),
+      request_id: requestId,
       message: 'message' in kind ? kind.message : detail,
       ...(this.extra.errors ? { errors: boundedErrors(this.extra.errors) } : {}),
     };

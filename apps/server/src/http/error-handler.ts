@@ -85,7 +85,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     res
       .status(problem.status)
       .type('application/problem+json')
-      .send(JSON.stringify(problem.body(req.originalUrl.split('?')[0] ?? req.originalUrl)));
+      .send(JSON.stringify(problem.body(req.originalUrl.split('?')[0] ?? req.originalUrl, String(res.locals.requestId))));
   };
 }
 

@@ -19,10 +19,12 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
     error.code === 'HPE_HEADER_OVERFLOW'
       ? new ApiProblem('headers-too-large', 'The request line and headers exceed 16 KB.')
       : new ApiProblem('malformed-request', 'The request is not valid HTTP/1.1.');
-  const body = JSON.stringify(problem.body(''));
+  const requestId = uuidv7();
+  const body = problem.body('', requestId);
+  const text = JSON.stringify(body);
   socket.end(
-    `HTTP/1.1 ${problem.status} ${problem.body('').title}\r\nContent-Type: application/problem+json\r\nX-Request-Id: ${uuidv7()}\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${problem.status} ${body.title}\r\nContent-Type: application/problem+json\r\nX-Request-Id: ${requestId}\r\n` +
+      `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
   );
 }
 

@@ -54,8 +54,10 @@ describe('getCustomer', () => {
     });
 
     it('answers the same problem for an id that is not a UUID', async () => {
-      const missing = await api.call('GET', `/customers/${uuidv7()}`);
-      const reply = await api.call('GET', '/customers/not-a-uuid');
+      // The same X-Request-Id for both, so that the bodies' request_id is the same too.
+      const sameRequestId = { headers: { 'X-Request-Id': 'same-request' } };
+      const missing = await api.call('GET', `/customers/${uuidv7()}`, sameRequestId);
+      const reply = await api.call('GET', '/customers/not-a-uuid', sameRequestId);
       expectProblem(reply, 404, '/customers/not-a-uuid');
       const { instance: _a, ...rest } = reply.json;
       const { instance: _b, ...expected } = missing.json;

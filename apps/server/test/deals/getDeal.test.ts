@@ -32,8 +32,10 @@ describe('getDeal', () => {
         departmentId: t.world.otherTenant.departments[0]!.id,
       });
       const unknownId = '019cbd8b-dd90-7119-b13e-f99dc519c4ad';
-      const unknown = await t.call('GET', `/deals/${unknownId}`);
-      const foreign = await t.call('GET', `/deals/${theirs.json.id}`);
+      // The same X-Request-Id for both, so that the bodies' request_id is the same too.
+      const sameRequestId = { headers: { 'X-Request-Id': 'same-request' } };
+      const unknown = await t.call('GET', `/deals/${unknownId}`, sameRequestId);
+      const foreign = await t.call('GET', `/deals/${theirs.json.id}`, sameRequestId);
       expectProblem(unknown, 404);
       expect(foreign.text).toBe(unknown.text.replace(unknownId, theirs.json.id));
     });

@@ -76,8 +76,10 @@ describe('updateDeal', () => {
         apiKey: t.world.otherDepartmentKey,
         departmentId: t.world.otherDepartment.id,
       });
-      const unknown = expectProblem(await t.call('PATCH', '/deals/019cbd8b-dd90-7119-b13e-f99dc519c4ad', { body: { name: 'x' } }), 404);
-      const foreign = expectProblem(await t.call('PATCH', `/deals/${otherDeal.json.id}`, { body: { name: 'x' } }), 404);
+      // The same X-Request-Id for both, so that the bodies' request_id is the same too.
+      const sameRequestId = { 'X-Request-Id': 'same-request' };
+      const unknown = expectProblem(await t.call('PATCH', '/deals/019cbd8b-dd90-7119-b13e-f99dc519c4ad', { body: { name: 'x' }, headers: sameRequestId }), 404);
+      const foreign = expectProblem(await t.call('PATCH', `/deals/${otherDeal.json.id}`, { body: { name: 'x' }, headers: sameRequestId }), 404);
       expectProblem(await t.call('PATCH', '/deals/not-a-uuid', { body: { name: 'x' } }), 404);
       expect({ ...foreign, instance: '' }).toEqual({ ...unknown, instance: '' });
       expect((await row(otherDeal.json.id)).name).toBe('Example Dealname');

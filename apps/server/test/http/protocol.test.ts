@@ -9,7 +9,9 @@ import { useWorld } from '../support/world.ts';
 
 // Built by apps/docs before this package's tests (turbo: test depends on ^build).
 const docsDir = fileURLToPath(new URL('../../../docs/dist', import.meta.url));
-const t = useWorld({ keyCacheTtlMs: 300, docsDir });
+// The key cache's clock is pinned: a test moves it past the TTL instead of sleeping.
+let clock = 1_700_000_000_000;
+const t = useWorld({ keyCacheTtlMs: 300, docsDir, now: () => clock });
 
 describe('every response', () => {
   it('has an X-Request-Id, keeps a valid caller one and replaces an unsafe one', async () => {
@@ -52,8 +54,10 @@ describe('authentication', () => {
   });
 
   it('403 for a department not granted, the same whether it exists or not', async () => {
-    const existing = expectProblem(await t.call('GET', '/deals', { apiKey: t.world.otherDepartmentKey }), 403);
-    const missing = expectProblem(await t.call('GET', '/deals', { apiKey: t.world.otherDepartmentKey, departmentId: '019cbd8b-dd90-7119-b13e-f99dc519c4ad' }), 403);
+    // The same X-Request-Id for both, so that the bodies' request_id is the same too.
+    const headers = { 'X-Request-Id': 'same-request' };
+    const existing = expectProblem(await t.call('GET', '/deals', { apiKey: t.world.otherDepartmentKey, headers }), 403);
+    const missing = expectProblem(await t.call('GET', '/deals', { apiKey: t.world.otherDepartmentKey, departmentId: '019cbd8b-dd90-7119-b13e-f99dc519c4ad', headers }), 403);
     expect(missing).toEqual(existing);
   });
 
@@ -70,7 +74,10 @@ describe('authentication', () => {
     const key = await createApiKey(t.server.db.prisma, { tenant_id: t.world.tenant.tenant_id, department_ids: [t.world.department.id] });
     expect((await t.call('GET', '/steps', { apiKey: key.api_key })).status).toBe(200);
     await revokeApiKey(t.server.db.prisma, { id: key.id });
-    await new Promise((r) => setTimeout(r, 350));
+    // Within the TTL the cached grant still answers; past it, the revocation is seen.
+    clock += 300;
+    expect((await t.call('GET', '/steps', { apiKey: key.api_key })).status).toBe(200);
+    clock += 1;
     expectProblem(await t.call('GET', '/steps', { apiKey: key.api_key }), 401);
   });
 

@@ -458,6 +458,8 @@ export interface components {
             detail: string;
             /** @description The request path. */
             instance: string;
+            /** @description The id of this request, the same as the `X-Request-Id` response header (your own `X-Request-Id` if it was valid). Quote it when you report a problem: it finds the request in the server's logs. */
+            request_id: string;
             /** @description The reference system's message (`validation error` on 422). */
             message: string;
             /** @description On 422, each invalid field's path (e.g. `customers.0.last_name`) and its messages. */
@@ -567,7 +569,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The key exceeded its rate limit; retry after `Retry-After` seconds. */
+        /** @description The key exceeded its rate limit, or the client's address sent too many unknown or revoked keys; retry after `Retry-After` seconds. `RateLimit-*` headers come only with the key's limit. */
         TooManyRequests: {
             headers: {
                 "X-Request-Id": components["headers"]["X-Request-Id"];
