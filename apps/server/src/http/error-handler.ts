@@ -75,9 +75,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       log.error({ err: translationError, req_id: res.locals.requestId }, 'could not translate an error');
       problem = new ApiProblem('internal-error', 'An unexpected error occurred; it has been logged.');
     }
-    if (problem.status >= 500) {
-      log.error({ err: error, req_id: res.locals.requestId }, problem.status === 503 ? 'database unavailable' : 'request failed');
-    }
+    // The request's log line (http/access-log.ts) carries the cause, at error level.
+    if (problem.status >= 500) res.err = error instanceof Error ? error : new Error(String(error));
     if (res.headersSent) return res.end();
     for (const [name, value] of Object.entries(problem.extra.headers ?? {})) res.setHeader(name, value);
     res.removeHeader('ETag');
