@@ -24,6 +24,8 @@ export type Config = {
   keyCacheTtlMs: number;
   shutdownGraceMs: number;
   seedDemoOnEmpty: boolean;
+  /** Apply pending migrations at start; false when a release step (`npm run migrate`) does. */
+  migrateOnStart: boolean;
   /** Validate every response against the contract (tests turn this on). */
   validateResponses: boolean;
 };
@@ -97,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keyCacheTtlMs: int(env, 'KEY_CACHE_TTL_MS', 5000, 0, 5000),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     seedDemoOnEmpty: bool(env, 'SEED_DEMO_ON_EMPTY', true),
+    migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
     validateResponses: bool(env, 'VALIDATE_RESPONSES', false),
   };
 }

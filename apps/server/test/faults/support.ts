@@ -1,12 +1,14 @@
-// What the fault tests share: a tenant seeded straight into a database, the server process
-// started on it, and an HTTP client that reports transport failures (reset, refused, hang up)
-// as data instead of throwing, so a load loop can count them and carry on.
+// What the fault tests share: a tenant seeded straight into a database, the server started on
+// it (as a process, or in this process), and an HTTP client that reports transport failures
+// (reset, refused, hang up) as data instead of throwing, so a load loop can count them and
+// carry on.
 import { basePath } from '../../src/contract.ts';
 import http from 'node:http';
 import net from 'node:net';
 import { createDatabase } from '../../src/db/database.ts';
 import { seedDemoTenant } from '../../src/admin/tenancy.ts';
 import { startMain, type MainProcess } from '../support/process.ts';
+import { startServer, type StartedServer } from '../support/running-server.ts';
 
 export const api = basePath;
 
@@ -29,6 +31,11 @@ export async function seedTenant(databaseUrl: string): Promise<Tenant> {
  */
 export function startApi(databaseUrl: string, env: Record<string, string> = {}): Promise<MainProcess> {
   return startMain({ DATABASE_URL: databaseUrl, SEED_DEMO_ON_EMPTY: 'false', RATE_LIMIT_PER_SECOND: '0', ...env });
+}
+
+/** The same server (start(), as `npm start` runs it) in this test process, for tests that are not about the process. */
+export function serveApi(databaseUrl: string, env: Record<string, string> = {}): Promise<StartedServer> {
+  return startServer({ DATABASE_URL: databaseUrl, SEED_DEMO_ON_EMPTY: 'false', RATE_LIMIT_PER_SECOND: '0', ...env });
 }
 
 /** SIGTERM, then SIGKILL if it has not exited within `graceMs`; for afterAll. */
