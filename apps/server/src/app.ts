@@ -1,4 +1,4 @@
-// Builds the Express app from its dependencies. It binds no port (main.ts does), so tests can
+// Builds the Express app from its dependencies. It binds no port (start.ts does), so tests can
 // run it on an ephemeral port, with their own database, clock and ids.
 import express from 'express';
 import type { Logger } from 'pino';

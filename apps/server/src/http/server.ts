@@ -1,4 +1,4 @@
-// The HTTP server around the app, shared by main.ts and the tests so both answer the same
+// The HTTP server around the app, shared by start.ts and the tests so both answer the same
 // way even to requests that never reach Express.
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
