@@ -83,6 +83,18 @@ describe('tenancy', () => {
     expect(await counts()).toEqual(before);
   });
 
+  it("lists every key of the tenant and none of another tenant's", async () => {
+    const other = await createTenant(db.prisma, { name: 'Initech' });
+    const otherDepartment = await createDepartment(db.prisma, { tenant_id: other.id, name: 'Sales', steps: ['Lead'] });
+    const theirs = await createApiKey(db.prisma, { tenant_id: other.id, department_ids: [otherDepartment.id], name: 'theirs' });
+    const ours = await createApiKey(db.prisma, { tenant_id: tenantId, department_ids: [departmentId], name: 'ours' });
+    // The listing is not paged: one call returns every key, so this sees all of them.
+    const ourKeys = (await listApiKeys(db.prisma, { tenant_id: tenantId })).map((k) => k.id);
+    expect(ourKeys).toContain(ours.id);
+    expect(ourKeys).not.toContain(theirs.id);
+    expect((await listApiKeys(db.prisma, { tenant_id: other.id })).map((k) => k.id)).toEqual([theirs.id]);
+  });
+
   it('revoking twice keeps the first revocation time', async () => {
     const key = await createApiKey(db.prisma, { tenant_id: tenantId, department_ids: [departmentId] });
     const first = await revokeApiKey(db.prisma, { id: key.id });

@@ -6,6 +6,7 @@ import { basePath, contract, contractOperations } from '../../src/contract.ts';
 import { uuidv7 } from '../../src/ids.ts';
 import type { World } from '../support/fixtures.ts';
 import { seedWorld } from '../support/fixtures.ts';
+import { allPages, idsOf } from '../support/pages.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 type Caller = { key?: string; department?: string };
@@ -50,6 +51,12 @@ function expectProblem(reply: Reply, status: number, path: string) {
   expect(reply.json).toMatchObject({ status, instance: basePath + path.split('?')[0] });
 }
 
+/** The body with the reply's own request id (header and body) masked: it differs per request by design. */
+function comparableText(reply: Reply): string {
+  const requestId = reply.headers.get('x-request-id');
+  return requestId ? reply.text.replaceAll(requestId, '<request id>') : reply.text;
+}
+
 /** Headers a user could compare, without the ones that differ per request by design. */
 function comparableHeaders(reply: Reply): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -64,17 +71,36 @@ function comparableHeaders(reply: Reply): Record<string, string> {
 type Fixture = {
   customer: { id: string };
   deal: { id: string };
+  /** Second objects, so that each list of ours has more than one page at NEGATIVE_LIMIT. */
+  secondCustomer: { id: string };
+  secondDeal: { id: string };
   /** Deleted by deleteDeal's own-department call; the other cases must leave `deal` alone. */
   dealToDelete: { id: string };
 };
 let ours: Fixture;
 
-/** The other tenant's own objects, so that its lists are not empty. */
-type Theirs = { customer: { id: string }; deal: { id: string } };
+/** The other tenant's own objects, two of each, so that its lists have more than one page. */
+type Theirs = { customers: { id: string }[]; deals: { id: string }[] };
 let theirs: Theirs;
+
+/**
+ * The page size of lists read to show that something is NOT in them: every page is read
+ * (allPages), and with this limit every such list has several, so a leak past the first page
+ * would be seen.
+ */
+const NEGATIVE_LIMIT = 1;
 
 const own = (): Caller => ({ key: world.apiKey, department: world.department.id });
 const otherTenant = (): Caller => ({ key: world.otherTenant.api_key, department: world.otherTenant.departments[0]!.id });
+/** Our tenant's other department: the demo key is granted both, only X-Department-Id changes. */
+const departmentB = (): Caller => ({ key: world.apiKey, department: world.otherDepartment.id });
+
+/** Every page of `path` as `caller` sees it, NEGATIVE_LIMIT items to a page. */
+async function everyPage(path: string, caller: Caller) {
+  const walk = await allPages((p) => send({ method: 'GET', path: p }, caller), `${path}?limit=${NEGATIVE_LIMIT}`);
+  expect(walk.pages.length, `${path} as seen by this caller has more than one page`).toBeGreaterThan(1);
+  return idsOf(walk.items);
+}
 
 async function created(reply: Reply): Promise<{ id: string }> {
   expect(reply.status, reply.text).toBe(201);
@@ -103,7 +129,7 @@ type Recipe = {
 };
 
 const recipes: Record<string, Recipe> = {
-  listDeals: { kind: 'list', ourIds: (f) => [f.deal.id], theirIds: (t) => [t.deal.id] },
+  listDeals: { kind: 'list', ourIds: (f) => [f.deal.id, f.secondDeal.id], theirIds: (t) => idsOf(t.deals) },
   createDeal: {
     kind: 'create',
     body: (f) => ({ name: 'Matrix deal', volume: 7, step_id: world.department.steps[1]!.id, customer_ids: [f.customer.id] }),
@@ -112,7 +138,7 @@ const recipes: Record<string, Recipe> = {
   updateDeal: { kind: 'single', params: (f) => ({ deal_id: f.deal.id }), body: () => ({ volume: 4242, note: 'matrix' }) },
   deleteDeal: { kind: 'single', params: (f, purpose) => ({ deal_id: purpose === 'success' ? f.dealToDelete.id : f.deal.id }) },
   listDealStepChanges: { kind: 'single', params: (f) => ({ deal_id: f.deal.id }) },
-  listCustomers: { kind: 'list', ourIds: (f) => [f.customer.id], theirIds: (t) => [t.customer.id] },
+  listCustomers: { kind: 'list', ourIds: (f) => [f.customer.id, f.secondCustomer.id], theirIds: (t) => idsOf(t.customers) },
   createCustomer: { kind: 'create', body: () => ({ last_name: 'Matrix', email: 'matrix@example.com' }) },
   getCustomer: { kind: 'single', params: (f) => ({ customer_id: f.customer.id }) },
   updateCustomer: { kind: 'single', params: (f) => ({ customer_id: f.customer.id }), body: () => ({ note: 'matrix' }) },
@@ -183,9 +209,9 @@ async function expectSameAsMissing(op: Operation, caller: Caller): Promise<void>
   const forOurs = await sendUnchanged(op, requestOf(op, 'negative', ourParams), caller);
   const forMissing = await sendUnchanged(op, requestOf(op, 'negative', missingParams), caller);
   expectProblem(forOurs, 404, pathOf(op, ourParams));
-  let missingText = forMissing.text;
+  let missingText = comparableText(forMissing);
   for (const name of Object.keys(ourParams)) missingText = missingText.replaceAll(missingParams[name]!, ourParams[name]!);
-  expect(forOurs.text).toBe(missingText);
+  expect(comparableText(forOurs)).toBe(missingText);
   expect(comparableHeaders(forOurs)).toEqual(comparableHeaders(forMissing));
 }
 
@@ -196,10 +222,16 @@ beforeAll(async () => {
   const dealBody = { name: 'Our deal', volume: 1000, customer_ids: [customer.id], employee_id: world.department.employees[0]!.id };
   const deal = await created(await send({ method: 'POST', path: '/deals', body: dealBody }, own()));
   const dealToDelete = await created(await send({ method: 'POST', path: '/deals', body: { name: 'Doomed deal' } }, own()));
-  ours = { customer, deal, dealToDelete };
-  const theirCustomer = await created(await send({ method: 'POST', path: '/customers', body: { last_name: 'Theirs' } }, otherTenant()));
-  const theirDeal = await created(await send({ method: 'POST', path: '/deals', body: { name: 'Their deal' } }, otherTenant()));
-  theirs = { customer: theirCustomer, deal: theirDeal };
+  const secondCustomer = await created(await send({ method: 'POST', path: '/customers', body: { last_name: 'Ours too' } }, own()));
+  const secondDeal = await created(await send({ method: 'POST', path: '/deals', body: { name: 'Our second deal' } }, own()));
+  ours = { customer, deal, dealToDelete, secondCustomer, secondDeal };
+  theirs = { customers: [], deals: [] };
+  for (const n of [1, 2]) {
+    theirs.customers.push(await created(await send({ method: 'POST', path: '/customers', body: { last_name: `Theirs ${n}` } }, otherTenant())));
+    theirs.deals.push(await created(await send({ method: 'POST', path: '/deals', body: { name: `Their deal ${n}` } }, otherTenant())));
+    // Department B of our tenant has deals of its own, so that its list has pages too.
+    await created(await send({ method: 'POST', path: '/deals', body: { name: `B deal ${n}` } }, departmentB()));
+  }
 });
 afterAll(async () => {
   await server?.close();
@@ -236,7 +268,7 @@ describe.each(contractOperations)('$operationId ($method $path)', (op) => {
       expectProblem(malformed, 400, request.path);
       expect(malformed.json.type).toBe('https://deals-api.dev/problems/malformed-request');
       expectProblem(missing, 400, request.path);
-      expect(missing.text).toBe(malformed.text);
+      expect(comparableText(missing)).toBe(comparableText(malformed));
     });
   });
 
@@ -252,7 +284,7 @@ describe.each(contractOperations)('$operationId ($method $path)', (op) => {
       for (const reply of replies) {
         expectProblem(reply, 401, request.path);
         expect(reply.json.type).toBe('https://deals-api.dev/problems/unauthenticated');
-        expect(reply.text).toBe(replies[0]!.text);
+        expect(comparableText(reply)).toBe(comparableText(replies[0]!));
       }
     });
   });
@@ -271,8 +303,8 @@ describe.each(contractOperations)('$operationId ($method $path)', (op) => {
       for (const reply of replies) {
         expectProblem(reply, 403, request.path);
         expect(reply.json.type).toBe('https://deals-api.dev/problems/department-forbidden');
-        const { instance: _ignored, ...rest } = reply.json;
-        const { instance: _first, ...first } = replies[0]!.json;
+        const { instance: _ignored, request_id: _id, ...rest } = reply.json;
+        const { instance: _first, request_id: _firstId, ...first } = replies[0]!.json;
         expect(rest).toEqual(first);
         expect(comparableHeaders(reply)).toEqual(comparableHeaders(replies[0]!));
       }
@@ -289,12 +321,14 @@ describe.each(contractOperations)('$operationId ($method $path)', (op) => {
   }
   if (kind === 'list') {
     describe('200', () => {
-      it("another tenant's key in its own department: a page without any of our objects", async () => {
-        const reply = await send(requestOf(op, 'negative'), otherTenant());
-        expect(reply.status, reply.text).toBe(200);
-        const ids = (reply.json.data as { id: string }[]).map((x) => x.id);
-        expect(ids).toEqual(expect.arrayContaining(recipeOf(op).theirIds!(theirs)));
-        for (const id of recipeOf(op).ourIds!(ours)) expect(ids).not.toContain(id);
+      it("another tenant's key in its own department: no page has any of our objects, and none of ours has theirs", async () => {
+        const recipe = recipeOf(op);
+        const theirList = await everyPage(op.path, otherTenant());
+        expect(theirList).toEqual(expect.arrayContaining(recipe.theirIds!(theirs)));
+        for (const id of recipe.ourIds!(ours)) expect(theirList).not.toContain(id);
+        const ourList = await everyPage(op.path, own());
+        expect(ourList).toEqual(expect.arrayContaining(recipe.ourIds!(ours)));
+        for (const id of recipe.theirIds!(theirs)) expect(ourList).not.toContain(id);
       });
     });
   }
@@ -322,15 +356,12 @@ describe('another tenant creating', () => {
       const { rows } = await server.db.pool.query('SELECT tenant_id::text FROM customers WHERE id = $1', [reply.json.id]);
       expect(rows).toEqual([{ tenant_id: world.otherTenant.tenant_id }]);
       expect((await send({ method: 'GET', path: `/customers/${reply.json.id}` }, own())).status).toBe(404);
-      const page = await send({ method: 'GET', path: '/customers?limit=100' }, own());
-      expect((page.json.data as { id: string }[]).map((c) => c.id)).not.toContain(reply.json.id);
+      expect(await everyPage('/customers', own())).not.toContain(reply.json.id);
     });
   });
 });
 
 describe('departments of one tenant', () => {
-  // The demo key is granted both departments: only X-Department-Id changes.
-  const departmentB = (): Caller => ({ key: world.apiKey, department: world.otherDepartment.id });
   const operation = (id: string) => contractOperations.find((o) => o.operationId === id)!;
 
   describe('404', () => {
@@ -343,11 +374,11 @@ describe('departments of one tenant', () => {
   });
 
   describe('200', () => {
-    it("listDeals: department A's deals are not in department B's list", async () => {
-      const reply = await send({ method: 'GET', path: '/deals?limit=100' }, departmentB());
-      expect(reply.status).toBe(200);
-      const ids = (reply.json.data as { id: string }[]).map((d) => d.id);
-      expect(ids).not.toContain(ours.deal.id);
+    it("listDeals: department A's deals are on no page of department B's list, nor B's on A's", async () => {
+      const listB = await everyPage('/deals', departmentB());
+      for (const id of [ours.deal.id, ours.secondDeal.id]) expect(listB).not.toContain(id);
+      const listA = await everyPage('/deals', own());
+      for (const id of listB) expect(listA).not.toContain(id);
     });
 
     it('getCustomer: a customer is the same from both departments (customers are tenant-wide)', async () => {
