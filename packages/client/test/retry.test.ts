@@ -161,13 +161,21 @@ describe('retries', () => {
   });
 
   it('stops waiting when the caller aborts, with the caller’s AbortError', async () => {
-    server = await startTestServer((_req, res) => json(res, 503, problem(503, 'Service unavailable'), { 'Retry-After': '60' }));
+    let answered!: () => void;
+    const firstAnswer = new Promise<void>((resolve) => (answered = resolve));
+    server = await startTestServer((_req, res) => {
+      json(res, 503, problem(503, 'Service unavailable'), { 'Retry-After': '60' });
+      answered();
+    });
     const client = createDealsClient({ baseUrl: server.baseUrl, apiKey: 'k', departmentId: 'd', retry: { maxDelayMs: 60_000 } });
     const controller = new AbortController();
     const started = Date.now();
 
     const call = client.GET('/steps', { signal: controller.signal });
-    setTimeout(() => controller.abort(), 100);
+    // Abort once the first try has been answered: the client is then reading the 503 or
+    // waiting out its Retry-After of 60 s, and either way must stop.
+    await firstAnswer;
+    controller.abort();
 
     await expect(call).rejects.toThrow(expect.objectContaining({ name: 'AbortError' }));
     expect(Date.now() - started).toBeLessThan(5_000);
