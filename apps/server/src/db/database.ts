@@ -3,6 +3,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { LabellingPool } from './connection-failures.ts';
 import { preparedSql, type Sql } from './sql.ts';
 
 export type Database = {
@@ -25,7 +26,8 @@ export type DatabaseOptions = {
 // node-postgres parses timestamps into Date (losing microseconds) and bigint into string;
 // the API's representations are built as JSON by PostgreSQL, so rows rarely carry either.
 export function createDatabase(options: DatabaseOptions): Database {
-  const pool = new pg.Pool({
+  // LabellingPool: connection failures carry a SQLSTATE even where pg gives none (see the file).
+  const pool = new LabellingPool({
     connectionString: options.url,
     max: options.poolMax,
     // pg waits forever for a free connection by default; a bounded wait turns an exhausted

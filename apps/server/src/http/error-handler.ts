@@ -7,11 +7,18 @@ import { ApiProblem } from '../problems.ts';
 import { BODY_LIMIT_BYTES } from './json-body.ts';
 import { isValidatorError, translateValidatorError } from './validator.ts';
 
-// SQLSTATE classes and driver codes that mean "the database cannot serve us right now".
+// What means "the database cannot serve us right now", by code only, never by message text:
+// socket errnos; SQLSTATEs of an administrator or a failover ending the session (57P01-57P03,
+// 57P03 also "starting up" / "shutting down"), of saturation (53300 too many connections,
+// 53400 configuration limit) and of statement_timeout (57014); class 08, connection exception,
+// which db/connection-failures.ts also gives to pg's own uncoded failures (pool checkout 08001,
+// a connection lost under a statement 08006).
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '53400', '57014']);
+const CONNECTION_EXCEPTION = /^08[0-9A-Z]{3}$/;
 // Prisma's pg adapter reports lost connections as error kinds without a code.
 const UNAVAILABLE_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
-const UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|connection is closed|Client has encountered a connection error|the database system is (starting up|shutting down)|Can't reach database server|terminating connection/i;
+// Class 22, data exception: input PostgreSQL refused, e.g. a date that does not exist.
+const DATA_EXCEPTION = /^22[0-9A-Z]{3}$/;
 
 // The errors to inspect: the error, its causes, and (Prisma 7) the driver adapter's error in
 // `meta.driverAdapterError`, whose `cause` carries PostgreSQL's SQLSTATE.
@@ -31,17 +38,12 @@ function errorChain(error: unknown): Record<string, unknown>[] {
 function databaseProblem(error: unknown): ApiProblem | undefined {
   for (const e of errorChain(error)) {
     const codes = [e.code, e.originalCode, (e.meta as Record<string, unknown> | undefined)?.code, e.kind].map(String);
-    const message = String(e.message ?? '');
-    // Class 08 is "connection exception".
-    const unavailable = codes.some((c) => UNAVAILABLE_CODES.has(c) || /^08[0-9A-Z]{3}$/.test(c) || UNAVAILABLE_ADAPTER_KINDS.has(c));
-    if (unavailable || UNAVAILABLE_MESSAGES.test(message)) {
+    if (codes.some((c) => UNAVAILABLE_CODES.has(c) || CONNECTION_EXCEPTION.test(c) || UNAVAILABLE_ADAPTER_KINDS.has(c))) {
       return new ApiProblem('service-unavailable', 'The database is unreachable or saturated; retry shortly.', {
         headers: { 'Retry-After': '1' },
       });
     }
-    // Class 22 (data exception) is input PostgreSQL refused, e.g. a date that does not exist.
-    const sqlstate = codes.find((c) => /^22\w{3}$/.test(c));
-    if (sqlstate) return new ApiProblem('validation-error', 'PostgreSQL rejected a value of the request.', { errors: { body: ['A value of the request is out of range or malformed.'] } });
+    if (codes.some((c) => DATA_EXCEPTION.test(c))) return new ApiProblem('validation-error', 'PostgreSQL rejected a value of the request.', { errors: { body: ['A value of the request is out of range or malformed.'] } });
   }
   return undefined;
 }
