@@ -18,7 +18,11 @@ export type IdempotencyInput = { key: string; requestHash: string };
 export type PriorResponse = { request_hash: string; status_code: number; response_body: string; response_headers: Record<string, string> };
 export type IdempotencyOutcome = { lock_acquired: boolean; prior: PriorResponse | null };
 
-export const IDEMPOTENCY_RACE = 'idempotency-race';
+/**
+ * The SQLSTATE (of the API's own class DA, see migration 20261202000100) with which a create
+ * aborts itself when a response for its key appeared after its snapshot.
+ */
+export const IDEMPOTENCY_RACE = { sqlstate: 'DA001', reason: 'idempotency-race' } as const;
 
 /** Same operation, department and body (whatever the key order) give the same hash. */
 export function requestHash(operation: string, departmentId: string, body: unknown): string {
@@ -89,7 +93,7 @@ export function idempotencyColumns(idem: IdempotencyInput | undefined): Prisma.S
     (SELECT got FROM idem_lock) AS lock_acquired,
     (SELECT row_to_json(p) FROM idem_prior p) AS prior,
     CASE WHEN EXISTS (SELECT 1 FROM response) AND NOT EXISTS (SELECT 1 FROM idem_store)
-      THEN api_abort(${IDEMPOTENCY_RACE}) END AS race`;
+      THEN api_abort(${IDEMPOTENCY_RACE.sqlstate}, ${IDEMPOTENCY_RACE.reason}) END AS race`;
 }
 
 export async function readPriorResponse(

@@ -45,7 +45,7 @@ function replay<K extends CreateOperation>(prior: PriorResponse, idem: Idempoten
 
 function isRace(error: unknown): boolean {
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (e.message.includes(IDEMPOTENCY_RACE)) return true;
+    if ((e as { code?: unknown }).code === IDEMPOTENCY_RACE.sqlstate) return true;
   }
   return false;
 }
