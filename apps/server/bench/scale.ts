@@ -10,18 +10,24 @@
 //      VACUUM ANALYZE (autovacuum does the same to a live table); the same measurements;
 //   5. the table on stdout and in bench/results/scale-<timestamp>.md.
 //
+// Besides the measured department, a small tenant that only keeps 200 customers searches them
+// by name while the other tenants' customers grow from ~40,000 to ~4,000,000: the trigram
+// index of customer search is shared by all tenants, and a small tenant must not pay for the
+// others' rows.
+//
 // Each deal has 2 customers (every 5,000th links a shared one instead of a new second),
 // both links and its first step change, spread over 3 years, the department's steps and
 // employees (a third unassigned); 1 % are named "Globex …". See bench/support/bulk-load.ts.
 //
 // Env: BENCH_SCALE_SAMPLES (400) measured requests per row, BENCH_SCALE_DEALS (1000000) deals
 // in the measured department at the large size (10,000 at the small one),
-// BENCH_DATABASE_URL (unset: embedded).
+// BENCH_SCALE_ROWS (unset: all) a comma-separated list of the row keys to measure (e.g.
+// `contacts-q,customers-q`), BENCH_DATABASE_URL (unset: embedded).
 import { loadavg } from 'node:os';
 import type pg from 'pg';
 import { basePath } from '../src/contract.ts';
 import { seedDemoTenant, type DemoTenant } from '../src/admin/tenancy.ts';
-import { createSharedCustomer, loadDeals, loadTombstones, SEARCH_WORD, type DepartmentSpace, type Queryable } from './support/bulk-load.ts';
+import { createSharedCustomer, loadCustomers, loadDeals, loadTombstones, SEARCH_WORD, type DepartmentSpace, type Queryable } from './support/bulk-load.ts';
 import { runBench } from './support/cleanup.ts';
 import { startBenchDatabase, type BenchDatabase } from './support/database.ts';
 import { measureLatency, type LatencyResult } from './support/latency.ts';
@@ -38,6 +44,11 @@ const otherTenants = 100;
 const chunk = 50_000;
 const limit = 50;
 const targetRatio = 1.5;
+/** Customers of the small tenant that searches its contacts. */
+const CONTACTS = 200;
+/** A last name of 1 in 12 customers of every tenant (bench/support/bulk-load.ts). */
+const CONTACT_SEARCH = 'miller';
+const onlyRows = process.env.BENCH_SCALE_ROWS ? new Set(process.env.BENCH_SCALE_ROWS.split(',').map((r) => r.trim())) : undefined;
 const small = `n % ${SMALL_EVERY} = 0`;
 const rest = `n % ${SMALL_EVERY} <> 0`;
 /** Row labels and notes of the report, by shape key (filled in by shapes()). */
@@ -46,7 +57,9 @@ const notes = new Map<string, string>();
 
 const log = (message: string) => console.error(`[bench:scale] ${message}`);
 
-type Shape = { key: string; label: string; path: () => string; check?: (body: string) => string | undefined };
+type Shape = { key: string; label: string; path: () => string; headers?: Record<string, string>; check?: (body: string) => string | undefined };
+/** The small tenant that searches its contacts, and how many customers the others hold at each size. */
+type Contacts = { tenantId: string; headers: Record<string, string>; othersAtEachSize: number[] };
 type Measured = Map<string, LatencyResult>;
 
 runBench(async () => {
@@ -88,7 +101,14 @@ runBench(async () => {
     size: Math.round(largeSize / otherDepartments.length),
     ...span,
   }));
-  log(`seeded ${otherTenants + 1} tenants in ${fmt.seconds(Date.now() - t0)}`);
+  const contactsTenant = await seedDemoTenant(database.db.prisma);
+  await loadCustomers(pool, contactsTenant.tenant_id, CONTACTS, span);
+  const contacts: Contacts = {
+    tenantId: contactsTenant.tenant_id,
+    headers: { 'x-api-key': contactsTenant.api_key, 'x-department-id': contactsTenant.departments[0]!.id },
+    othersAtEachSize: [],
+  };
+  log(`seeded ${otherTenants + 2} tenants in ${fmt.seconds(Date.now() - t0)}`);
 
   // ---- small size ----------------------------------------------------------------------------
   t0 = Date.now();
@@ -104,7 +124,7 @@ runBench(async () => {
 
   const server = await startServer(database.url, 10);
   const headers = { 'x-api-key': tenant.api_key, 'x-department-id': department.id };
-  const smallResults = await measureAll(server, database, measured, headers, smallCount);
+  const smallResults = await measureAll(server, database, measured, headers, smallCount, contacts);
 
   // ---- large size ----------------------------------------------------------------------------
   t0 = Date.now();
@@ -122,7 +142,7 @@ runBench(async () => {
     `large size: ${fmt.int(largeCount)} deals in the department (${fmt.int(Number(totals.deals))} in all, ` +
       `${fmt.int(Number(totals.customers))} customers, ${totals.db}), loaded in ${fmt.seconds(largeLoadMs)}, VACUUM ANALYZE ${fmt.seconds(largeAnalyzeMs)}`,
   );
-  const largeResults = await measureAll(server, database, measured, headers, largeCount);
+  const largeResults = await measureAll(server, database, measured, headers, largeCount, contacts);
   const serverRss = rssMb(server.pid) ?? Number.NaN;
 
   // ---- report ----------------------------------------------------------------------------------
@@ -185,7 +205,14 @@ runBench(async () => {
 });
 
 /** The request shapes measured at each size, with what they read. */
-async function shapes(database: BenchDatabase, space: DepartmentSpace, headers: Record<string, string>, server: Child, count: number): Promise<Shape[]> {
+async function shapes(
+  database: BenchDatabase,
+  space: DepartmentSpace,
+  headers: Record<string, string>,
+  server: Child,
+  count: number,
+  contacts: Contacts,
+): Promise<Shape[]> {
   const pool = database.db.pool;
   const t = space.tenantId;
   const d = space.departmentId;
@@ -220,6 +247,15 @@ async function shapes(database: BenchDatabase, space: DepartmentSpace, headers: 
   let nextId = 0;
   const sinceRecent = new Date(Date.now() - 7 * 86_400_000).toISOString();
   const sinceSync = new Date(Date.now() - 30 * 86_400_000).toISOString();
+  const { rows: customerCounts } = await pool.query<{ others: number }>(
+    'SELECT count(*)::int AS others FROM customers WHERE tenant_id <> $1',
+    [contacts.tenantId],
+  );
+  contacts.othersAtEachSize.push(customerCounts[0]!.others);
+  // A customer of the measured tenant found by its email: one per department at most, so the
+  // search walks the tenant's newest 10,000 customers without filling a page, then asks the
+  // trigram index.
+  const rareEmail = `c${SMALL_EVERY * 37}.a@example.com`;
 
   const list: (Shape & { note: string })[] = [
     { key: 'first', label: 'listDeals first page', path: () => deals, check: fullPage, note: `\`?limit=${limit}\` (sort -created_at)` },
@@ -247,6 +283,23 @@ async function shapes(database: BenchDatabase, space: DepartmentSpace, headers: 
       note: '`sort=updated_at&include_deleted=true&updated_since=<30 days ago>`, the contract\'s sync query, with tombstones of 1 % deleted deals',
     },
     { key: 'get', label: 'getDeal', path: () => `${basePath}/deals/${ids[nextId++ % ids.length]!.id}`, note: '1,000 random deals of the department in turn' },
+    {
+      key: 'customers-q',
+      label: 'listCustomers q=<an email>',
+      path: () => `${basePath}/customers?limit=${limit}&q=${rareEmail}`,
+      check: someRows,
+      note: `the measured tenant (2 customers per deal) searching \`${rareEmail}\`, which at most one customer per department carries`,
+    },
+    {
+      key: 'contacts-q',
+      label: `listCustomers q=${CONTACT_SEARCH}, small tenant`,
+      path: () => `${basePath}/customers?limit=${limit}&q=${CONTACT_SEARCH}`,
+      headers: contacts.headers,
+      check: someRows,
+      note:
+        `a tenant with ${CONTACTS} customers of its own searching a last name that 1 in 12 of every tenant's customers carry, ` +
+        `while the other tenants hold ${contacts.othersAtEachSize.map(fmt.int).join(' / ')} customers`,
+    },
   ];
   for (const s of list) {
     labels.set(s.key, s.label);
@@ -255,10 +308,18 @@ async function shapes(database: BenchDatabase, space: DepartmentSpace, headers: 
   return list;
 }
 
-async function measureAll(server: Child, database: BenchDatabase, space: DepartmentSpace, headers: Record<string, string>, count: number): Promise<Measured> {
+async function measureAll(
+  server: Child,
+  database: BenchDatabase,
+  space: DepartmentSpace,
+  headers: Record<string, string>,
+  count: number,
+  contacts: Contacts,
+): Promise<Measured> {
   const results: Measured = new Map();
-  for (const shape of await shapes(database, space, headers, server, count)) {
-    const r = await measureLatency(server.origin, shape.path, headers, { warmup, samples, ...(shape.check ? { check: shape.check } : {}) });
+  for (const shape of await shapes(database, space, headers, server, count, contacts)) {
+    if (onlyRows && !onlyRows.has(shape.key)) continue;
+    const r = await measureLatency(server.origin, shape.path, shape.headers ?? headers, { warmup, samples, ...(shape.check ? { check: shape.check } : {}) });
     const bad = Object.keys(r.badStatuses).length ? `  !!! non-200: ${JSON.stringify(r.badStatuses)}` : '';
     log(`${fmt.int(count).padStart(9)} deals  ${shape.label.padEnd(36)} p50 ${fmt.ms(r.p50Ms).padStart(6)} ms  p99 ${fmt.ms(r.p99Ms).padStart(6)} ms${bad}`);
     results.set(shape.key, r);

@@ -133,6 +133,24 @@ export async function loadDeals(
   return rows[0].n as number;
 }
 
+/**
+ * `count` customers of the tenant that no deal links (a tenant that only keeps contacts),
+ * named from the same lists as the deals' customers, created over from..to.
+ */
+export async function loadCustomers(db: Queryable, tenantId: string, count: number, span: { from: Date; to: Date }): Promise<void> {
+  await db.query(
+    `INSERT INTO customers (tenant_id, id, company, first_name, last_name, email, created_at, updated_at)
+     SELECT $1::uuid, ${uuidv7Sql('ts')}, CASE WHEN h1 % 3 = 0 THEN ($6::text[])[1 + h1 % cardinality($6::text[])] END,
+            ($4::text[])[1 + h2 % cardinality($4::text[])], ($5::text[])[1 + h3 % cardinality($5::text[])],
+            'contact' || i || '@example.com', ts, ts
+     FROM generate_series(1, $2::int) AS i,
+          LATERAL (SELECT $3::timestamptz + (i - 1) * ($7::timestamptz - $3::timestamptz) / greatest($2::int - 1, 1) AS ts,
+                          abs(hashint8extended(i, 11)) AS h1, abs(hashint8extended(i, 12)) AS h2,
+                          abs(hashint8extended(i, 13)) AS h3) x`,
+    [tenantId, count, span.from, firstNames, lastNames, companies, span.to],
+  );
+}
+
 /** `count` tombstones of deleted deals of the department, deleted_at spread over from..to. */
 export async function loadTombstones(db: Queryable, space: DepartmentSpace, count: number): Promise<void> {
   await db.query(

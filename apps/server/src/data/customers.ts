@@ -7,6 +7,7 @@ import { customerColumnList, customerColumns, customerRecordColumns } from './cu
 import { likePattern } from './deals-read.ts';
 import { idempotencyColumns, idempotencyCtes, idempotencyStore, type IdempotencyInput, type IdempotencyOutcome } from './idempotency.ts';
 import type { JsonText } from './json-text.ts';
+import { searchedPage } from './bounded-search.ts';
 import { cursorKeys, decodeCursor, pageBody, type Page, type PageRow } from './pagination.ts';
 import type { Scope } from '../auth/scope.ts';
 
@@ -48,6 +49,12 @@ export async function insertCustomer(
   return rows[0]!;
 }
 
+// `column = p.column` for each writable column: constant SQL, picked by the patch's keys.
+const assignments = Object.fromEntries(customerColumns.map((c) => [c, Prisma.raw(`${c} = p.${c}`)])) as Record<
+  (typeof customerColumns)[number],
+  Prisma.Sql
+>;
+
 export type CustomerUpdateResult = { found: boolean; precondition_ok: boolean; body: JsonText<Customer> | null; version: number | null };
 
 export async function updateCustomer(
@@ -58,10 +65,7 @@ export async function updateCustomer(
   ifMatch: number[] | null,
 ): Promise<CustomerUpdateResult> {
   const t = scope.tenantId;
-  // Column names come from the fixed list, never from the request.
-  const set = customerColumns
-    .filter((column) => patch[column] !== undefined)
-    .map((column) => Prisma.sql`${Prisma.raw(column)} = p.${Prisma.raw(column)}`);
+  const set = customerColumns.filter((column) => patch[column] !== undefined).map((column) => assignments[column]);
   const rows = await sql.rows<CustomerUpdateResult>`
     WITH current AS (
       SELECT id, version FROM customers WHERE tenant_id = ${t}::uuid AND id = ${customerId}::uuid FOR UPDATE
@@ -87,50 +91,56 @@ export async function updateCustomer(
 export type CustomerListQuery = NonNullable<operations['listCustomers']['parameters']['query']>;
 type SortKey = NonNullable<CustomerListQuery['sort']> extends `-${infer K}` | infer K ? K : never;
 
-const sortKeys: Record<SortKey, { text: string; cast: string; valid: (k: string) => boolean }> = {
-  created_at: { text: 'api_timestamp(c.created_at)', cast: 'timestamptz', valid: cursorKeys.timestamp },
-  updated_at: { text: 'api_timestamp(c.updated_at)', cast: 'timestamptz', valid: cursorKeys.timestamp },
-  last_name: { text: 'c.last_name', cast: 'text', valid: cursorKeys.text },
+// How each sort key of the contract is read, written into a cursor, and cast back: constant
+// SQL, chosen by the key, never text from the request.
+type SortKeyReading = { column: Prisma.Sql; text: Prisma.Sql; cast: Prisma.Sql; valid: (k: string) => boolean };
+const sortKeys: Record<SortKey, SortKeyReading> = {
+  created_at: { column: Prisma.raw('c.created_at'), text: Prisma.raw('api_timestamp(c.created_at)'), cast: Prisma.raw('timestamptz'), valid: cursorKeys.timestamp },
+  updated_at: { column: Prisma.raw('c.updated_at'), text: Prisma.raw('api_timestamp(c.updated_at)'), cast: Prisma.raw('timestamptz'), valid: cursorKeys.timestamp },
+  last_name: { column: Prisma.raw('c.last_name'), text: Prisma.raw('c.last_name'), cast: Prisma.raw('text'), valid: cursorKeys.text },
 };
-
-// Must be the expression of the customers_search_idx trigram index, or the index is not used.
-const searchText = Prisma.raw(
-  `lower(coalesce(c.last_name, '') || ' ' || coalesce(c.first_name, '') || ' ' || coalesce(c.company, '') || ' ' || coalesce(c.email, ''))`,
-);
 
 export async function listCustomers(sql: Sql, scope: Scope, query: CustomerListQuery): Promise<JsonText<Page<Customer>>> {
   const t = scope.tenantId;
   const limit = query.limit ?? 25;
   const sortParam = query.sort ?? '-created_at';
   const descending = sortParam.startsWith('-');
-  const sortKey = sortParam.replace(/^-/, '') as SortKey;
-  const key = sortKeys[sortKey];
-  const column = Prisma.raw(`c.${sortKey}`);
+  const key = sortKeys[sortParam.replace(/^-/, '') as SortKey];
   const cursorScope = ['listCustomers', t, sortParam, query.q, query.email, query.updated_since];
   const position = decodeCursor(query.cursor, cursorScope, key.valid);
   const where: Prisma.Sql[] = [Prisma.sql`c.tenant_id = ${t}::uuid`];
-  if (query.q !== undefined) {
-    // PostgreSQL lower-cases both sides (JavaScript's toLowerCase differs on some letters).
-    // The first condition lets the trigram index find candidates; the second keeps only those
-    // where one field contains the term, not the joined text across two fields.
-    const pattern = Prisma.sql`lower(${likePattern(query.q)})`;
-    where.push(Prisma.sql`${searchText} LIKE ${pattern}`);
-    where.push(Prisma.sql`(lower(c.last_name) LIKE ${pattern} OR lower(c.first_name) LIKE ${pattern}
-      OR lower(c.company) LIKE ${pattern} OR lower(c.email) LIKE ${pattern})`);
-  }
   if (query.email !== undefined) where.push(Prisma.sql`lower(c.email) = lower(${query.email})`);
   if (query.updated_since !== undefined) where.push(Prisma.sql`c.updated_at >= ${query.updated_since}::timestamptz`);
   if (position) {
     // (sort column, id) alone: see listDeals on why the scan then starts at the cursor.
-    where.push(Prisma.sql`(${column}, c.id) ${Prisma.raw(descending ? '<' : '>')}
-      (${position.key}::${Prisma.raw(key.cast)}, ${position.id}::uuid)`);
+    where.push(Prisma.sql`(${key.column}, c.id) ${Prisma.raw(descending ? '<' : '>')}
+      (${position.key}::${key.cast}, ${position.id}::uuid)`);
   }
   const dir = Prisma.raw(descending ? 'DESC' : 'ASC');
-  const rows = await sql.rows<PageRow<Customer>>`
-    SELECT api_customer_json(c)::text AS json, ${Prisma.raw(key.text)} AS sort_key, c.id::text AS id
-    FROM customers c
-    WHERE ${Prisma.join(where, ' AND ')}
-    ORDER BY ${column} ${dir}, c.id ${dir}
-    LIMIT ${limit + 1}`;
+  const columns = Prisma.sql`api_customer_json(c)::text AS json, ${key.text} AS sort_key, c.id::text AS id, ${key.column} AS k, c.id AS kid`;
+  const order = Prisma.sql`ORDER BY ${key.column} ${dir}, c.id ${dir}`;
+  let page: Prisma.Sql;
+  if (query.q === undefined) {
+    page = Prisma.sql`SELECT ${columns} FROM customers c WHERE ${Prisma.join(where, ' AND ')} ${order} LIMIT ${limit + 1}`;
+  } else {
+    // PostgreSQL lower-cases both sides (JavaScript's toLowerCase differs on some letters).
+    // The trigram index (customers_search_idx) finds candidates by the joined text of the
+    // fields; the match keeps only those where one field contains the term, not the joined
+    // text across two fields.
+    const pattern = Prisma.sql`lower(${likePattern(query.q)})`;
+    page = searchedPage(query.q, {
+      from: Prisma.sql`customers c`,
+      alias: Prisma.sql`c`,
+      where,
+      candidates: Prisma.sql`api_customer_search_candidates(${t}::uuid, ${pattern})`,
+      match: Prisma.sql`(lower(c.last_name) LIKE ${pattern} OR lower(c.first_name) LIKE ${pattern}
+        OR lower(c.company) LIKE ${pattern} OR lower(c.email) LIKE ${pattern})`,
+      columns,
+      order,
+      dir,
+      limit,
+    });
+  }
+  const rows = await sql.rows<PageRow<Customer>>`${page}`;
   return pageBody(rows, limit, cursorScope);
 }

@@ -4,6 +4,7 @@ import { Prisma } from '../generated/prisma/client.ts';
 import type { Sql } from '../db/sql.ts';
 import { ApiProblem } from '../problems.ts';
 import type { JsonText } from './json-text.ts';
+import { searchedPage } from './bounded-search.ts';
 import { cursorKeys, decodeCursor, pageBody, type Page, type PageRow } from './pagination.ts';
 import type { Scope } from '../auth/scope.ts';
 
@@ -92,7 +93,17 @@ export async function listDeals(sql: Sql, scope: Scope, query: DealListQuery): P
   const order = Prisma.sql`ORDER BY d.${key.column} ${dir}, d.id ${dir}`;
   const deals = query.q === undefined
     ? Prisma.sql`SELECT ${columns} FROM deals d WHERE ${Prisma.join(where, ' AND ')} ${order} LIMIT ${limit + 1}`
-    : nameSearch(where, Prisma.sql`d.name ILIKE ${likePattern(query.q)}`, columns, order, dir, limit);
+    : searchedPage(query.q, {
+        from: Prisma.sql`deals d`,
+        alias: Prisma.sql`d`,
+        where,
+        candidates: Prisma.sql`api_deal_search_candidates(${t}::uuid, ${d}::uuid, ${likePattern(query.q)})`,
+        match: Prisma.sql`d.name ILIKE ${likePattern(query.q)}`,
+        columns,
+        order,
+        dir,
+        limit,
+      });
 
   let rows: PageRow<Deal | DealTombstone>[];
   if (!includeDeleted) {
@@ -118,44 +129,6 @@ export async function listDeals(sql: Sql, scope: Scope, query: DealListQuery): P
       LIMIT ${limit + 1}`;
   }
   return pageBody(rows, limit, cursorScope);
-}
-
-// How far a name search walks the sort index before it asks the trigram index instead.
-const SEARCH_WALK_ROWS = 10_000;
-
-/**
- * A page of a name search, in two strategies that one statement chooses between. A common
- * term is found fastest by walking the sort index and filtering (a page of a term in 1 % of
- * the deals reads ~5,000 rows, at any table size); a rare term, or one whose matches cluster
- * away from the sort order (all "Globex" deals together under sort=name), would make that
- * walk read the whole department. So the walk stops after SEARCH_WALK_ROWS rows, and only
- * when it has not filled the page does the trigram index find every match to sort (a small
- * set, since the term is rare). The fallback runs only then (a one-time filter).
- */
-function nameSearch(
-  where: Prisma.Sql[],
-  match: Prisma.Sql,
-  columns: Prisma.Sql,
-  order: Prisma.Sql,
-  dir: Prisma.Sql,
-  limit: number,
-): Prisma.Sql {
-  return Prisma.sql`
-    WITH walk AS MATERIALIZED (
-      SELECT * FROM (
-        SELECT * FROM deals d WHERE ${Prisma.join(where, ' AND ')} ${order} LIMIT ${SEARCH_WALK_ROWS}
-      ) d
-      WHERE ${match} ${order} LIMIT ${limit + 1}
-    )
-    SELECT * FROM (
-      (SELECT ${columns} FROM walk d WHERE (SELECT count(*) FROM walk) > ${limit} ${order})
-      UNION ALL
-      (SELECT ${columns}
-       FROM (SELECT * FROM deals d WHERE ${Prisma.join([...where, match], ' AND ')} OFFSET 0) d
-       WHERE (SELECT count(*) FROM walk) <= ${limit}
-       ${order} LIMIT ${limit + 1})
-    ) page
-    ORDER BY k ${dir}, kid ${dir}`;
 }
 
 export type StepChangeListQuery = NonNullable<operations['listDealStepChanges']['parameters']['query']>;
