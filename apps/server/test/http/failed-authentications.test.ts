@@ -12,8 +12,7 @@
 // X-Forwarded-For counts instead when TRUST_PROXY names the proxy.
 import { Agent, request } from 'node:http';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { generateApiKeySecret } from '../../src/auth/api-key-secret.ts';
 import type { AppDeps } from '../../src/app.ts';
 import { basePath } from '../../src/contract.ts';
