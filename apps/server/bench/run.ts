@@ -8,18 +8,21 @@
 //   3. a check that both answer every workload with the same documents;
 //   4. autocannon, 16 connections: per run and workload, the server and the baseline one after
 //      the other (alternating who goes first), each after a short warm-up; medians of the runs;
+//      per run also what PostgreSQL spent per request (CPU, WAL, full-page images), which tells a
+//      request that got dearer from a machine that got busier;
 //   5. a markdown report and a PNG chart in bench/results/, the table on stdout.
 //
 // Env: BENCH_DURATION_S (8) seconds per measured run, BENCH_RUNS (3), BENCH_CONNECTIONS (16),
 // BENCH_POOL_MAX (10), BENCH_DATABASE_URL (unset: embedded), CHROMIUM_PATH.
-import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { loadavg } from 'node:os';
 import { basePath, requestExample } from '../src/contract.ts';
+import { uuidv7 } from '../src/ids.ts';
 import { seedDemoTenant } from '../src/admin/tenancy.ts';
 import { barChartSvg, svgToPng } from './support/chart.ts';
 import { runBench } from './support/cleanup.ts';
 import { startBenchDatabase } from './support/database.ts';
+import { dbActivity, perRequest, postmasterPid, type DbActivityPerRequest } from './support/db-activity.ts';
 import { runLoad, type LoadResult, type LoadSpec } from './support/load.ts';
 import { rssMb, sampleRss, startBaseline, startServer, type Child } from './support/processes.ts';
 import { fmt, machineLines, markdownTable, median, timestamp, writeResult } from './support/report.ts';
@@ -40,7 +43,7 @@ const referenceBody = JSON.stringify(requestExample('/deals', 'post', 'reference
 
 type Workload = { key: string; label: string; spec: LoadSpec; status: number; target?: number };
 
-type Cell = { runs: LoadResult[]; warmupBad: number };
+type Cell = { runs: LoadResult[]; db: DbActivityPerRequest[]; warmupBad: number };
 
 runBench(async () => {
   const started = Date.now();
@@ -69,12 +72,15 @@ runBench(async () => {
   const post = { ...auth, 'content-type': 'application/json' };
   const workloads: Workload[] = [
     { key: 'create', label: 'createDeal', status: 201, target: 0.5, spec: { method: 'POST', path: `${basePath}/deals`, headers: post, body: referenceBody } },
+    // A fresh key per request, time-ordered (UUIDv7) as @deals/client makes them. Random UUIDv4
+    // keys cost little more on this bench's young table, but twice the WAL per request once the
+    // table holds a day of keys: see bench/idempotency-keys.ts (issue #8).
     {
       key: 'create-idem',
-      label: 'createDeal + Idempotency-Key',
+      label: 'createDeal + Idempotency-Key v7',
       status: 201,
       target: 0.5,
-      spec: { method: 'POST', path: `${basePath}/deals`, headers: post, body: referenceBody, perRequestHeaders: () => ({ 'idempotency-key': randomUUID() }) },
+      spec: { method: 'POST', path: `${basePath}/deals`, headers: post, body: referenceBody, perRequestHeaders: () => ({ 'idempotency-key': uuidv7() }) },
     },
     { key: 'list', label: 'listDeals ?limit=50', status: 200, target: 0.5, spec: { method: 'GET', path: `${basePath}/deals?limit=50`, headers: auth } },
     {
@@ -91,9 +97,10 @@ runBench(async () => {
   const results = new Map<string, Cell>();
   const cell = (w: Workload, c: Child) => {
     const k = `${w.key}/${c.name}`;
-    if (!results.has(k)) results.set(k, { runs: [], warmupBad: 0 });
+    if (!results.has(k)) results.set(k, { runs: [], db: [], warmupBad: 0 });
     return results.get(k)!;
   };
+  const postmaster = await postmasterPid(database.db.pool);
   const serverRss = sampleRss(server.pid);
   const baselineRss = sampleRss(baseline.pid);
   for (let run = 1; run <= runs; run++) {
@@ -102,11 +109,17 @@ runBench(async () => {
       for (const target of order) {
         const warm = await runLoad(target.origin, w.spec, warmupS, connections);
         cell(w, target).warmupBad += warm.non2xx + warm.errors;
+        const before = await dbActivity(database.db.pool, postmaster);
         const r = await runLoad(target.origin, w.spec, durationS, connections);
+        const db = perRequest(before, await dbActivity(database.db.pool, postmaster), r.ok);
         cell(w, target).runs.push(r);
+        cell(w, target).db.push(db);
         const bad = r.non2xx + r.errors;
         log(
-          `run ${run}/${runs} ${w.label.padEnd(28)} ${target.name.padEnd(8)} ${fmt.int(r.rps).padStart(6)} req/s  p99 ${fmt.ms(r.p99Ms)} ms` +
+          `run ${run}/${runs} ${w.label.padEnd(31)} ${target.name.padEnd(8)} ${fmt.int(r.rps).padStart(6)} req/s  p99 ${fmt.ms(r.p99Ms)} ms` +
+            `  | per request: PostgreSQL CPU ${fmt.ms(db.cpuMs)} ms` +
+            (w.spec.method === 'POST' ? `, WAL ${db.walKb.toFixed(1)} kB, ${db.fpi.toFixed(2)} full-page images` : '') +
+            (db.checkpoints ? `  (${db.checkpoints} checkpoint${db.checkpoints > 1 ? 's' : ''} during the run)` : '') +
             (bad ? `  !!! ${r.non2xx} non-2xx ${JSON.stringify(r.badStatuses)}, ${r.errors} errors` : ''),
         );
       }
@@ -142,6 +155,9 @@ runBench(async () => {
         non2xx ? `**${non2xx}** ${JSON.stringify(statuses)}` : '0',
         errors ? `**${errors}**` : '0',
         c.runs.map((r) => fmt.int(r.rps)).join(' / '),
+        fmt.ms(median(c.db.map((d) => d.cpuMs))),
+        w.spec.method === 'POST' ? median(c.db.map((d) => d.walKb)).toFixed(1) : '',
+        w.spec.method === 'POST' ? c.db.map((d) => d.fpi.toFixed(2)).join(' / ') : '',
       ]);
     }
     if (w.target !== undefined) {
@@ -150,9 +166,13 @@ runBench(async () => {
     chartGroups.push({ label: w.label, server: sRps, baseline: bRps, ...(w.target === undefined ? {} : { target: w.target }) });
   }
   verdicts.push(`- server RSS max under load: ${fmt.mb(rssMax)} (target ≤ ${rssTargetMb} MB) — ${rssMax <= rssTargetMb ? 'PASS' : '**FAIL**'}`);
+  const checkpoints = [...results.values()].reduce((n, c) => n + c.db.reduce((m, d) => m + d.checkpoints, 0), 0);
 
   const table = markdownTable(
-    ['workload', 'implementation', 'req/s (median)', 'p50 ms', 'p99 ms', 'server/baseline', 'non-2xx', 'errors', 'req/s per run'],
+    [
+      'workload', 'implementation', 'req/s (median)', 'p50 ms', 'p99 ms', 'server/baseline', 'non-2xx', 'errors', 'req/s per run',
+      'PostgreSQL CPU ms/req', 'WAL kB/req', 'WAL full-page images/req per run',
+    ],
     tableRows,
   );
   const stamp = timestamp();
@@ -167,13 +187,16 @@ runBench(async () => {
     '',
     ...verdicts,
     `- server RSS idle after start: ${fmt.mb(idleRss)}; baseline RSS max: ${fmt.mb(baselineRssMax)}`,
+    `- PostgreSQL checkpoints completed during measured runs: ${checkpoints}`,
     ...(anyBad ? ['', '**NON-2XX RESPONSES OR ERRORS OCCURRED (see the table): the numbers above are not a valid comparison.**'] : []),
     '',
     '## Machine',
     ...machineLines(database.version, database.origin, loadAtStart),
     '',
-    'Workloads: createDeal = the reference page\'s body (deal + 2 customers); with Idempotency-Key = a fresh key per',
-    `request; listDeals = first page of 50 with customers (${preloadDeals}+ deals in the department); getDeal = existing ids in turn.`,
+    'Workloads: createDeal = the reference page\'s body (deal + 2 customers); with Idempotency-Key v7 = a fresh UUIDv7 key per',
+    `request, as @deals/client sends; listDeals = first page of 50 with customers (${preloadDeals}+ deals in the department); getDeal = existing ids in turn.`,
+    'Per request, from PostgreSQL during each measured run: the CPU time of all its processes (it varies less than req/s',
+    'when other work shares the machine), WAL kB and WAL full-page images (pg_stat_wal).',
     'The baseline is bench/baseline-server.ts: node:http + pg, one SQL statement per request, JSON built by PostgreSQL.',
     '',
   ].join('\n');
@@ -237,7 +260,7 @@ async function checkSameDocuments(server: Child, baseline: Child, auth: Record<s
         `server output:\n${server.output().slice(-3000)}\nbaseline output:\n${baseline.output().slice(-3000)}`,
     );
   };
-  for (const headers of [{}, { 'idempotency-key': randomUUID() }] as Record<string, string>[]) {
+  for (const headers of [{}, { 'idempotency-key': uuidv7() }] as Record<string, string>[]) {
     const s = await call(server, 'POST', '/deals', headers);
     const b = await call(baseline, 'POST', '/deals', headers);
     if (s.status !== 201 || b.status !== 201) fail('createDeal status', s, b);
