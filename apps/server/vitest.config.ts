@@ -13,6 +13,8 @@ const slow = [
   'test/faults/**/*.test.ts',
   'test/process/**/*.test.ts',
   'test/admin/cli.test.ts',
+  // Runs `npm run migrate` and concurrent migrators as processes, on databases of its own.
+  'test/migrations.test.ts',
   'test/hostile/fuzz.test.ts',
   'test/performance/**/*.test.ts',
   // 10,000 requests with random keys: a load test of the auth path.
