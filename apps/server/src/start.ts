@@ -77,7 +77,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       }
     }
     // Seeding writes tables that a pending migration may not have created yet.
-    demo = config.seedDemoOnEmpty && pending.length === 0 ? await seedDemoIfEmpty(db.prisma) : undefined;
+    demo = config.seedDemoOnEmpty && pending.length === 0 ? await seedDemoIfEmpty(db) : undefined;
 
     const app = createApp({
       db,
