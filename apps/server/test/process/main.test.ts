@@ -26,6 +26,8 @@ describe('npm start on DATABASE_URL', () => {
   it('runs dist/, prints a demo key and a curl that answers 201, logs JSON lines without the key, drains on SIGTERM and exits 0', async () => {
     assertBuilt();
     const main = await startMain({ DATABASE_URL: database.url }, 'npm start');
+    // The banner and the log lines reach stdout by different writers, in either order.
+    await until('the demo banner', () => main.output().includes('More keys:'));
     const demo = printedDemo(main.output());
     const headers = { 'X-Api-Key': demo.apiKey, 'X-Department-Id': demo.departmentId, 'Content-Type': 'application/json' };
     const created = await fetch(`${main.origin}${api}/deals`, { method: 'POST', headers, body: demo.curlBody });
