@@ -20,6 +20,7 @@ export function dispatch(handlers: Handlers, deps: OperationDeps, validateRespon
         query: req.query as never,
         body: req.body as never,
         header: (name) => req.get(name),
+        log: req.log,
       });
       const headers: Readonly<Record<string, string | number | undefined>> = result.headers ?? {};
       for (const [name, value] of Object.entries(headers)) if (value !== undefined) res.setHeader(name, value);

@@ -2,6 +2,7 @@
 // a handler cannot read a parameter, or return a status, header or body, that the contract
 // does not declare.
 import type { OperationId, operations } from '@deals/api-types';
+import type { Logger } from 'pino';
 import type { IdGenerator } from '../ids.ts';
 import type { Sql } from '../db/sql.ts';
 import type { JsonText } from '../data/json-text.ts';
@@ -32,6 +33,8 @@ export type OperationContext<K extends OperationId> = OperationDeps & {
   query: QueryOf<K>;
   body: BodyOf<K>;
   header(name: string): string | undefined;
+  /** This request's logger (pino-http's req.log): every line carries its req_id. */
+  log: Logger;
 };
 
 type Responses<K extends OperationId> = Operation<K>['responses'];
