@@ -37,7 +37,10 @@ export default defineConfig({
     maxWorkers: 2,
     projects: [
       { extends: true, test: { name: 'unit', include: unit, ...sharedModules } },
-      { extends: true, test: { name: 'api', include: ['test/**/*.test.ts'], exclude: [...unit, ...slow], ...withDatabase, ...sharedModules } },
+      {
+        extends: true,
+        test: { name: 'api', include: ['test/**/*.test.ts'], exclude: [...unit, ...slow], ...withDatabase, ...sharedModules },
+      },
       { extends: true, test: { name: 'slow', include: slow, ...withDatabase } },
     ],
   },

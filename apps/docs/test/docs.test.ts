@@ -6,9 +6,9 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type LaunchedChromium } from './support/chromium.ts';
-import { readContract, type DocumentedOperation } from './support/contract.ts';
-import { serveDirectory, type StaticServer } from './support/static-server.ts';
+import { type LaunchedChromium, launchChromium } from './support/chromium.ts';
+import { type DocumentedOperation, readContract } from './support/contract.ts';
+import { type StaticServer, serveDirectory } from './support/static-server.ts';
 
 const distDirectory = fileURLToPath(new URL('../dist/', import.meta.url));
 const screenshotPath = fileURLToPath(new URL('../test-results/docs.png', import.meta.url));
@@ -58,6 +58,7 @@ describe('docs site', () => {
     'shows $operationId ($method $path) in the sidebar and in the page',
     async (operation) => {
       const sidebarLink = await openOperation(page, operation);
+      // biome-ignore lint/performance/useDomNodeTextContent: a Playwright locator, not a DOM node: innerText is the text a reader sees
       expect(await sidebarLink.innerText()).toContain(operation.summary);
       const heading = page.locator(`[data-section-id$="${anchorOf(operation.operationId)}"] h2`).first();
       await heading.waitFor({ state: 'visible' });

@@ -5,11 +5,12 @@
 // its server factory is reachable only by a deep import and logs to stdout, so serving through it
 // took a child process, a readiness probe and process-group cleanup. In-process, `listen` resolves
 // once the port is bound, and no mock can outlive the process that started it.
+
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createLogger } from '@stoplight/prism-core';
 import { getHttpOperationsFromSpec, type IHttpConfig } from '@stoplight/prism-http';
 import { createServer } from '@stoplight/prism-http-server';
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
-import { createRequire } from 'node:module';
 import { parse } from 'yaml';
 
 export interface MockOptions {
@@ -120,7 +121,12 @@ function watchContract(contractPath: string, operations: Operations, log?: (line
 
 /** One of Prism's JSON log records as a line to read: `info [HTTP SERVER] post /api/... Request received`. */
 function formatLogLine(json: string): string {
-  const { level, name, msg, input } = JSON.parse(json) as { level: number; name?: string; msg?: string; input?: { method: string; url: { path: string } } };
+  const { level, name, msg, input } = JSON.parse(json) as {
+    level: number;
+    name?: string;
+    msg?: string;
+    input?: { method: string; url: { path: string } };
+  };
   const request = input ? ` ${input.method.toUpperCase()} ${input.url.path}` : '';
   return `${levelNames[level] ?? level} [${name ?? 'HTTP SERVER'}]${request} ${msg ?? ''}`;
 }

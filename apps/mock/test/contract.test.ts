@@ -1,7 +1,7 @@
 import { defineContractSuite } from '@deals/contract-suite';
 import { contractValidator } from '@deals/contract-suite/contract-validator';
 import { afterAll, beforeAll } from 'vitest';
-import { startMock, type RunningMock } from '../src/start-mock.ts';
+import { type RunningMock, startMock } from '../src/start-mock.ts';
 
 let mock: RunningMock;
 beforeAll(async () => {

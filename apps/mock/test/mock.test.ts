@@ -1,6 +1,6 @@
 // What the mock promises frontend teams beyond the shared contract suite: the contract's own
 // examples, byte for byte, at the same URLs as the real server, and a mock that cleans up.
-import { contractValidator } from '@deals/contract-suite/contract-validator';
+
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,9 +8,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { contractValidator } from '@deals/contract-suite/contract-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { startMock, type RunningMock } from '../src/start-mock.ts';
+import { type RunningMock, startMock } from '../src/start-mock.ts';
 
 const contract = contractValidator();
 const referenceRequest = contract.requestExample('createDeal', 'reference');
@@ -19,7 +20,12 @@ const auth = { 'X-Api-Key': 'mock-key', 'X-Department-Id': referenceResponse.dep
 
 /** The value of a named example of a shared error response (components/responses). */
 function errorExample(response: string, name: string): unknown {
-  const responses = (contract.document.components as Record<string, Record<string, { content: Record<string, { examples: Record<string, { value: unknown }> }> }>>).responses;
+  const responses = (
+    contract.document.components as Record<
+      string,
+      Record<string, { content: Record<string, { examples: Record<string, { value: unknown }> }> }>
+    >
+  ).responses;
   return responses?.[response]?.content['application/problem+json']?.examples[name]?.value;
 }
 
@@ -30,7 +36,11 @@ beforeAll(async () => {
 afterAll(() => mock?.stop());
 
 const postDeal = (body: unknown, headers: Record<string, string> = auth) =>
-  fetch(`${mock.baseUrl}/deals`, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${mock.baseUrl}/deals`, {
+    method: 'POST',
+    headers: { ...headers, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 describe('createDeal on the mock', () => {
   it('201: answers the reference request with exactly the reference response', async () => {
@@ -63,7 +73,9 @@ describe('createDeal on the mock', () => {
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json\b/);
     expect(await response.json()).toEqual(errorExample('ValidationFailed', 'missingLastName'));
     // Prism's own header: what a frontend developer reads to see which field was wrong.
-    expect(JSON.parse(response.headers.get('sl-violations') ?? '[]')).toEqual([expect.objectContaining({ location: ['request', 'body', 'customers', '0'], message: expect.stringContaining('last_name') })]);
+    expect(JSON.parse(response.headers.get('sl-violations') ?? '[]')).toEqual([
+      expect.objectContaining({ location: ['request', 'body', 'customers', '0'], message: expect.stringContaining('last_name') }),
+    ]);
   });
 
   it('422: a property the schema does not list (server-managed id)', async () => {
@@ -87,7 +99,9 @@ describe('watch', () => {
   it('serves an edit of the contract without a restart', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'deals-mock-test-'));
     const contractPath = join(directory, 'deals.yaml');
-    const document = structuredClone(contract.document) as { components: { examples: { ReferenceDeal: { value: { id: string; name: string } } } } };
+    const document = structuredClone(contract.document) as {
+      components: { examples: { ReferenceDeal: { value: { id: string; name: string } } } };
+    };
     writeFileSync(contractPath, stringify(document));
     const watched = await startMock({ contractPath, watch: true });
     try {

@@ -26,9 +26,26 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // ---- SQL: written for the baseline, not taken from the server's data layer -----------------
 
 const customerColumns = [
-  'company', 'website', 'title', 'first_name', 'last_name',
-  'phone_1', 'phone_2', 'phone_3', 'phone_1_label', 'phone_2_label', 'phone_3_label',
-  'email', 'postcode', 'address', 'city', 'country', 'state', 'lead_origin', 'birthday', 'note',
+  'company',
+  'website',
+  'title',
+  'first_name',
+  'last_name',
+  'phone_1',
+  'phone_2',
+  'phone_3',
+  'phone_1_label',
+  'phone_2_label',
+  'phone_3_label',
+  'email',
+  'postcode',
+  'address',
+  'city',
+  'country',
+  'state',
+  'lead_origin',
+  'birthday',
+  'note',
 ];
 const ts = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
@@ -37,19 +54,32 @@ const ts = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-D
 const fields = (columns: string[]) => `(SELECT row_to_json(r) FROM (SELECT ${columns.join(', ')}) r)`;
 
 /** A customer row `c` as the API shows it. */
-const customerJson = (c: string) => fields([
-  `${c}.id`, ...customerColumns.filter((col) => col !== 'birthday' && col !== 'note').map((col) => `${c}.${col}`),
-  `to_char(${c}.birthday, 'YYYY-MM-DD') AS birthday`, `${c}.note`, `${c}.tenant_id`,
-  `${ts(`${c}.created_at`)} AS created_at`, `${ts(`${c}.updated_at`)} AS updated_at`,
-]);
+const customerJson = (c: string) =>
+  fields([
+    `${c}.id`,
+    ...customerColumns.filter((col) => col !== 'birthday' && col !== 'note').map((col) => `${c}.${col}`),
+    `to_char(${c}.birthday, 'YYYY-MM-DD') AS birthday`,
+    `${c}.note`,
+    `${c}.tenant_id`,
+    `${ts(`${c}.created_at`)} AS created_at`,
+    `${ts(`${c}.updated_at`)} AS updated_at`,
+  ]);
 
 /** A deal row `d` with `employee_name` and `customers` (json) as the API shows it. */
-const dealJson = (d: string, employeeName: string, customers: string) => fields([
-  `${d}.id`, `${d}.name`, `${d}.volume`, `${d}.employee_id`, `${employeeName} AS employee_name`,
-  `${d}.step_id`, `${d}.department_id`, `${d}.note`,
-  `${ts(`${d}.created_at`)} AS created_at`, `${ts(`${d}.updated_at`)} AS updated_at`,
-  `coalesce(${customers}, '[]'::json) AS customers`,
-]);
+const dealJson = (d: string, employeeName: string, customers: string) =>
+  fields([
+    `${d}.id`,
+    `${d}.name`,
+    `${d}.volume`,
+    `${d}.employee_id`,
+    `${employeeName} AS employee_name`,
+    `${d}.step_id`,
+    `${d}.department_id`,
+    `${d}.note`,
+    `${ts(`${d}.created_at`)} AS created_at`,
+    `${ts(`${d}.updated_at`)} AS updated_at`,
+    `coalesce(${customers}, '[]'::json) AS customers`,
+  ]);
 
 /** Deals `d` (already filtered and limited) with their employee and customers. */
 const dealsWithRelations = (deals: string) => `
@@ -108,8 +138,12 @@ const createSql = `
     SELECT $1::uuid, $4::uuid, d.id, NULL, d.step_id, d.created_at FROM new_deal d
   ),
   response AS (
-    SELECT ${dealJson('d', 'NULL::text', `(SELECT json_agg(${customerJson('c')} ORDER BY i.position)
-      FROM new_customers c JOIN input i ON i.id = c.id)`)}::text AS body
+    SELECT ${dealJson(
+      'd',
+      'NULL::text',
+      `(SELECT json_agg(${customerJson('c')} ORDER BY i.position)
+      FROM new_customers c JOIN input i ON i.id = c.id)`,
+    )}::text AS body
     FROM new_deal d
   ),
   store AS (
@@ -164,9 +198,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 function page(rows: { json: string; sort_key: string; id: string }[], limit: number): string {
   const data = rows.slice(0, limit);
   const last = data.at(-1);
-  const next = rows.length > limit && last
-    ? Buffer.from(JSON.stringify({ k: last.sort_key, i: last.id })).toString('base64url')
-    : null;
+  const next = rows.length > limit && last ? Buffer.from(JSON.stringify({ k: last.sort_key, i: last.id })).toString('base64url') : null;
   return `{"data":[${data.map((r) => r.json).join(',')}],"next_cursor":${JSON.stringify(next)}}`;
 }
 
@@ -199,10 +231,22 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     const idemKey = typeof key === 'string' ? key : null;
     const requestHash = idemKey ? createHash('sha256').update(text).digest('hex') : null;
     const dealId = uuidv7();
-    const { rows } = await pool.query<{ body: string | null; prior: string | null; got: boolean }>({ name: 'create_deal', text: createSql, values: [
-      t, departmentId, dealId, uuidv7(), body.name, body.volume ?? 0, body.note ?? null,
-      JSON.stringify(customers), idemKey, requestHash,
-    ] });
+    const { rows } = await pool.query<{ body: string | null; prior: string | null; got: boolean }>({
+      name: 'create_deal',
+      text: createSql,
+      values: [
+        t,
+        departmentId,
+        dealId,
+        uuidv7(),
+        body.name,
+        body.volume ?? 0,
+        body.note ?? null,
+        JSON.stringify(customers),
+        idemKey,
+        requestHash,
+      ],
+    });
     const row = rows[0]!;
     if (row.prior !== null) return send(res, 201, row.prior, { 'Idempotent-Replayed': 'true' });
     if (!row.got) return send(res, 409, problem(409, 'Conflict'));

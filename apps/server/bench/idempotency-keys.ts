@@ -25,15 +25,15 @@
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import type pg from 'pg';
-import { basePath, requestExample } from '../src/contract.ts';
 import { seedDemoTenant } from '../src/admin/tenancy.ts';
+import { basePath, requestExample } from '../src/contract.ts';
 import { uuidv7 } from '../src/ids.ts';
 import { runBench } from './support/cleanup.ts';
 import { startBenchDatabase } from './support/database.ts';
-import { dbActivity, perRequest, postmasterPid, type DbActivityPerRequest } from './support/db-activity.ts';
+import { type DbActivityPerRequest, dbActivity, perRequest, postmasterPid } from './support/db-activity.ts';
 import { positiveFromEnv } from './support/env.ts';
-import { runLoad, type LoadSpec } from './support/load.ts';
-import { startBaseline, startServer, type Child } from './support/processes.ts';
+import { type LoadSpec, runLoad } from './support/load.ts';
+import { type Child, startBaseline, startServer } from './support/processes.ts';
 import { fmt, machineLines, markdownTable, median, timestamp, writeResult } from './support/report.ts';
 
 const durationS = positiveFromEnv('BENCH_DURATION_S', 8);
@@ -53,7 +53,17 @@ type Kind = (typeof kinds)[number];
 const log = (message: string) => console.error(`[idem] ${message}`);
 const referenceBody = JSON.stringify(requestExample('/deals', 'post', 'reference'));
 
-type Run = { round: number; kind: Kind; impl: string; rps: number; p99Ms: number; db: DbActivityPerRequest; fpi: number; fpiOf: string; pkeyMb: number };
+type Run = {
+  round: number;
+  kind: Kind;
+  impl: string;
+  rps: number;
+  p99Ms: number;
+  db: DbActivityPerRequest;
+  fpi: number;
+  fpiOf: string;
+  pkeyMb: number;
+};
 
 runBench(async () => {
   const started = Date.now();
@@ -113,8 +123,15 @@ runBench(async () => {
         }
         const images = await fullPageImages(pool, lsnBefore, await currentLsn(pool));
         const run: Run = {
-          round, kind: k, impl: impl.name, rps: r.rps, p99Ms: r.p99Ms, db,
-          fpi: images.total / Math.max(1, r.ok), fpiOf: images.byRelation, pkeyMb: await pkeyMb(pool),
+          round,
+          kind: k,
+          impl: impl.name,
+          rps: r.rps,
+          p99Ms: r.p99Ms,
+          db,
+          fpi: images.total / Math.max(1, r.ok),
+          fpiOf: images.byRelation,
+          pkeyMb: await pkeyMb(pool),
         };
         runs.push(run);
         log(
@@ -127,19 +144,40 @@ runBench(async () => {
 
   const cellsOf = (k: Kind, impl: Child) => runs.filter((r) => r.kind === k && r.impl === impl.name);
   const summary = markdownTable(
-    ['Idempotency-Key', 'implementation', 'req/s (median)', 'req/s per round', 'PostgreSQL CPU ms/req', 'WAL kB/req', 'full-page images/req'],
+    [
+      'Idempotency-Key',
+      'implementation',
+      'req/s (median)',
+      'req/s per round',
+      'PostgreSQL CPU ms/req',
+      'WAL kB/req',
+      'full-page images/req',
+    ],
     kinds.flatMap((k) =>
       [server, baseline].map((impl) => {
         const c = cellsOf(k, impl);
         return [
-          k.label, impl.name, fmt.int(median(c.map((r) => r.rps))), c.map((r) => fmt.int(r.rps)).join(' / '),
-          c.map((r) => fmt.ms(r.db.cpuMs)).join(' / '), c.map((r) => r.db.walKb.toFixed(1)).join(' / '), c.map((r) => r.fpi.toFixed(2)).join(' / '),
+          k.label,
+          impl.name,
+          fmt.int(median(c.map((r) => r.rps))),
+          c.map((r) => fmt.int(r.rps)).join(' / '),
+          c.map((r) => fmt.ms(r.db.cpuMs)).join(' / '),
+          c.map((r) => r.db.walKb.toFixed(1)).join(' / '),
+          c.map((r) => r.fpi.toFixed(2)).join(' / '),
         ];
       }),
     ),
   );
   const detail = markdownTable(
-    ['round', 'Idempotency-Key', 'implementation', 'req/s', 'p99 ms', 'full-page images in the run, by relation', 'idempotency_records_pkey MB after'],
+    [
+      'round',
+      'Idempotency-Key',
+      'implementation',
+      'req/s',
+      'p99 ms',
+      'full-page images in the run, by relation',
+      'idempotency_records_pkey MB after',
+    ],
     runs.map((r) => [String(r.round), r.kind.label, r.impl, fmt.int(r.rps), fmt.ms(r.p99Ms), r.fpiOf, r.pkeyMb.toFixed(0)]),
   );
   const stamp = timestamp();
@@ -188,6 +226,10 @@ async function fullPageImages(pool: pg.Pool, from: string, to: string): Promise<
   );
   return {
     total: rows.reduce((n, r) => n + r.images, 0),
-    byRelation: rows.slice(0, 3).map((r) => `${r.rel} ${fmt.int(r.images)}`).join(', ') || 'none',
+    byRelation:
+      rows
+        .slice(0, 3)
+        .map((r) => `${r.rel} ${fmt.int(r.images)}`)
+        .join(', ') || 'none',
   };
 }

@@ -14,19 +14,20 @@
 //
 // Env: BENCH_DURATION_S (8) seconds per measured run, BENCH_RUNS (3), BENCH_CONNECTIONS (16),
 // BENCH_POOL_MAX (10), BENCH_DATABASE_URL (unset: embedded), CHROMIUM_PATH.
-import { isDeepStrictEqual } from 'node:util';
+
 import { loadavg } from 'node:os';
+import { isDeepStrictEqual } from 'node:util';
+import { seedDemoTenant } from '../src/admin/tenancy.ts';
 import { basePath, requestExample } from '../src/contract.ts';
 import { uuidv7 } from '../src/ids.ts';
-import { seedDemoTenant } from '../src/admin/tenancy.ts';
 import { barChartSvg, svgToPng } from './support/chart.ts';
 import { runBench } from './support/cleanup.ts';
 import { startBenchDatabase } from './support/database.ts';
-import { dbActivity, perRequest, postmasterPid, type DbActivityPerRequest } from './support/db-activity.ts';
-import { runLoad, type LoadResult, type LoadSpec } from './support/load.ts';
-import { rssMb, sampleRss, startBaseline, startServer, type Child } from './support/processes.ts';
-import { fmt, machineLines, markdownTable, median, timestamp, writeResult } from './support/report.ts';
+import { type DbActivityPerRequest, dbActivity, perRequest, postmasterPid } from './support/db-activity.ts';
 import { positiveFromEnv } from './support/env.ts';
+import { type LoadResult, type LoadSpec, runLoad } from './support/load.ts';
+import { type Child, rssMb, sampleRss, startBaseline, startServer } from './support/processes.ts';
+import { fmt, machineLines, markdownTable, median, timestamp, writeResult } from './support/report.ts';
 
 const durationS = positiveFromEnv('BENCH_DURATION_S', 8);
 const runs = positiveFromEnv('BENCH_RUNS', 3);
@@ -71,7 +72,13 @@ runBench(async () => {
 
   const post = { ...auth, 'content-type': 'application/json' };
   const workloads: Workload[] = [
-    { key: 'create', label: 'createDeal', status: 201, target: 0.5, spec: { method: 'POST', path: `${basePath}/deals`, headers: post, body: referenceBody } },
+    {
+      key: 'create',
+      label: 'createDeal',
+      status: 201,
+      target: 0.5,
+      spec: { method: 'POST', path: `${basePath}/deals`, headers: post, body: referenceBody },
+    },
     // A fresh key per request, time-ordered (UUIDv7) as @deals/client makes them. Random UUIDv4
     // keys cost little more on this bench's young table, but twice the WAL per request once the
     // table holds a day of keys: see bench/idempotency-keys.ts (issue #8).
@@ -80,9 +87,21 @@ runBench(async () => {
       label: 'createDeal + Idempotency-Key v7',
       status: 201,
       target: 0.5,
-      spec: { method: 'POST', path: `${basePath}/deals`, headers: post, body: referenceBody, perRequestHeaders: () => ({ 'idempotency-key': uuidv7() }) },
+      spec: {
+        method: 'POST',
+        path: `${basePath}/deals`,
+        headers: post,
+        body: referenceBody,
+        perRequestHeaders: () => ({ 'idempotency-key': uuidv7() }),
+      },
     },
-    { key: 'list', label: 'listDeals ?limit=50', status: 200, target: 0.5, spec: { method: 'GET', path: `${basePath}/deals?limit=50`, headers: auth } },
+    {
+      key: 'list',
+      label: 'listDeals ?limit=50',
+      status: 200,
+      target: 0.5,
+      spec: { method: 'GET', path: `${basePath}/deals?limit=50`, headers: auth },
+    },
     {
       key: 'get',
       label: 'getDeal',
@@ -139,7 +158,10 @@ runBench(async () => {
     const sRps = median(s.runs.map((r) => r.rps));
     const bRps = median(b.runs.map((r) => r.rps));
     const ratio = sRps / bRps;
-    for (const [name, c] of [['server', s], ['baseline', b]] as const) {
+    for (const [name, c] of [
+      ['server', s],
+      ['baseline', b],
+    ] as const) {
       const non2xx = c.runs.reduce((n, r) => n + r.non2xx, 0);
       const errors = c.runs.reduce((n, r) => n + r.errors, 0);
       const statuses: Record<string, number> = {};
@@ -165,13 +187,25 @@ runBench(async () => {
     }
     chartGroups.push({ label: w.label, server: sRps, baseline: bRps, ...(w.target === undefined ? {} : { target: w.target }) });
   }
-  verdicts.push(`- server RSS max under load: ${fmt.mb(rssMax)} (target ≤ ${rssTargetMb} MB) — ${rssMax <= rssTargetMb ? 'PASS' : '**FAIL**'}`);
+  verdicts.push(
+    `- server RSS max under load: ${fmt.mb(rssMax)} (target ≤ ${rssTargetMb} MB) — ${rssMax <= rssTargetMb ? 'PASS' : '**FAIL**'}`,
+  );
   const checkpoints = [...results.values()].reduce((n, c) => n + c.db.reduce((m, d) => m + d.checkpoints, 0), 0);
 
   const table = markdownTable(
     [
-      'workload', 'implementation', 'req/s (median)', 'p50 ms', 'p99 ms', 'server/baseline', 'non-2xx', 'errors', 'req/s per run',
-      'PostgreSQL CPU ms/req', 'WAL kB/req', 'WAL full-page images/req per run',
+      'workload',
+      'implementation',
+      'req/s (median)',
+      'p50 ms',
+      'p99 ms',
+      'server/baseline',
+      'non-2xx',
+      'errors',
+      'req/s per run',
+      'PostgreSQL CPU ms/req',
+      'WAL kB/req',
+      'WAL full-page images/req per run',
     ],
     tableRows,
   );
@@ -193,7 +227,7 @@ runBench(async () => {
     '## Machine',
     ...machineLines(database.version, database.origin, loadAtStart),
     '',
-    'Workloads: createDeal = the reference page\'s body (deal + 2 customers); with Idempotency-Key v7 = a fresh UUIDv7 key per',
+    "Workloads: createDeal = the reference page's body (deal + 2 customers); with Idempotency-Key v7 = a fresh UUIDv7 key per",
     `request, as @deals/client sends; listDeals = first page of 50 with customers (${preloadDeals}+ deals in the department); getDeal = existing ids in turn.`,
     'Per request, from PostgreSQL during each measured run: the CPU time of all its processes (it varies less than req/s',
     'when other work shares the machine), WAL kB and WAL full-page images (pg_stat_wal).',
@@ -253,7 +287,11 @@ async function checkSameDocuments(server: Child, baseline: Child, auth: Record<s
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   };
   const shape = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(shape) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shape(x)])) : typeof v;
+    Array.isArray(v)
+      ? v.map(shape)
+      : v !== null && typeof v === 'object'
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shape(x)]))
+        : typeof v;
   const fail = (what: string, s: unknown, b: unknown) => {
     throw new Error(
       `server and baseline differ on ${what}:\nserver:   ${JSON.stringify(s)}\nbaseline: ${JSON.stringify(b)}\n` +

@@ -25,15 +25,23 @@
 // `contacts-q,customers-q`), BENCH_DATABASE_URL (unset: embedded).
 import { loadavg } from 'node:os';
 import type pg from 'pg';
+import { type DemoTenant, seedDemoTenant } from '../src/admin/tenancy.ts';
 import { basePath } from '../src/contract.ts';
-import { seedDemoTenant, type DemoTenant } from '../src/admin/tenancy.ts';
-import { createSharedCustomer, loadCustomers, loadDeals, loadTombstones, SEARCH_WORD, type DepartmentSpace, type Queryable } from './support/bulk-load.ts';
+import {
+  createSharedCustomer,
+  type DepartmentSpace,
+  loadCustomers,
+  loadDeals,
+  loadTombstones,
+  type Queryable,
+  SEARCH_WORD,
+} from './support/bulk-load.ts';
 import { runBench } from './support/cleanup.ts';
-import { startBenchDatabase, type BenchDatabase } from './support/database.ts';
-import { measureLatency, type LatencyResult } from './support/latency.ts';
-import { rssMb, startServer, type Child } from './support/processes.ts';
-import { fmt, machineLines, markdownTable, timestamp, writeResult } from './support/report.ts';
+import { type BenchDatabase, startBenchDatabase } from './support/database.ts';
 import { positiveFromEnv } from './support/env.ts';
+import { type LatencyResult, measureLatency } from './support/latency.ts';
+import { type Child, rssMb, startServer } from './support/processes.ts';
+import { fmt, machineLines, markdownTable, timestamp, writeResult } from './support/report.ts';
 
 const largeSize = positiveFromEnv('BENCH_SCALE_DEALS', 1_000_000);
 const samples = positiveFromEnv('BENCH_SCALE_SAMPLES', 400);
@@ -57,7 +65,13 @@ const notes = new Map<string, string>();
 
 const log = (message: string) => console.error(`[bench:scale] ${message}`);
 
-type Shape = { key: string; label: string; path: () => string; headers?: Record<string, string>; check?: (body: string) => string | undefined };
+type Shape = {
+  key: string;
+  label: string;
+  path: () => string;
+  headers?: Record<string, string>;
+  check?: (body: string) => string | undefined;
+};
 /** The small tenant that searches its contacts, and how many customers the others hold at each size. */
 type Contacts = { tenantId: string; headers: Record<string, string>; othersAtEachSize: number[] };
 type Measured = Map<string, LatencyResult>;
@@ -112,15 +126,14 @@ runBench(async () => {
 
   // ---- small size ----------------------------------------------------------------------------
   t0 = Date.now();
-  await loadAll(pool, [
-    ...splitRange(measured, small),
-    ...otherSpaces.flatMap((s) => splitRange(s, small)),
-  ]);
+  await loadAll(pool, [...splitRange(measured, small), ...otherSpaces.flatMap((s) => splitRange(s, small))]);
   await loadTombstones(pool, measured, Math.round(largeSize / SMALL_EVERY / 100));
   const smallLoadMs = Date.now() - t0;
   const smallCount = await dealCount(pool, measured);
   const smallAnalyzeMs = await vacuumAnalyze(pool);
-  log(`small size: ${fmt.int(smallCount)} deals in the department, loaded in ${fmt.seconds(smallLoadMs)}, VACUUM ANALYZE ${fmt.seconds(smallAnalyzeMs)}`);
+  log(
+    `small size: ${fmt.int(smallCount)} deals in the department, loaded in ${fmt.seconds(smallLoadMs)}, VACUUM ANALYZE ${fmt.seconds(smallAnalyzeMs)}`,
+  );
 
   const server = await startServer(database.url, 10);
   const headers = { 'x-api-key': tenant.api_key, 'x-department-id': department.id };
@@ -159,13 +172,26 @@ runBench(async () => {
     if (!ok) failures++;
     rows.push([
       labels.get(key)!,
-      fmt.ms(s.p50Ms), fmt.ms(s.p99Ms), fmt.ms(l.p50Ms), fmt.ms(l.p99Ms),
-      fmt.ratio(r50), fmt.ratio(r99),
+      fmt.ms(s.p50Ms),
+      fmt.ms(s.p99Ms),
+      fmt.ms(l.p50Ms),
+      fmt.ms(l.p99Ms),
+      fmt.ratio(r50),
+      fmt.ratio(r99),
       Object.keys(bad).length ? `**${JSON.stringify(bad)}**` : ok ? 'PASS' : '**FAIL**',
     ]);
   }
   const table = markdownTable(
-    ['request', `p50 ms @ ${fmt.int(smallCount)}`, `p99 ms @ ${fmt.int(smallCount)}`, `p50 ms @ ${fmt.int(largeCount)}`, `p99 ms @ ${fmt.int(largeCount)}`, 'p50 ratio', 'p99 ratio', `≤ ${targetRatio}×`],
+    [
+      'request',
+      `p50 ms @ ${fmt.int(smallCount)}`,
+      `p99 ms @ ${fmt.int(smallCount)}`,
+      `p50 ms @ ${fmt.int(largeCount)}`,
+      `p99 ms @ ${fmt.int(largeCount)}`,
+      'p50 ratio',
+      'p99 ratio',
+      `≤ ${targetRatio}×`,
+    ],
     rows,
   );
   const stamp = timestamp();
@@ -222,7 +248,8 @@ async function shapes(
     return page.data.length === limit ? undefined : `expected a full page of ${limit}, got ${page.data.length}`;
   };
   // Filters match fewer rows when BENCH_SCALE_DEALS is small; a page must not be empty.
-  const someRows = (body: string) => ((JSON.parse(body) as { data: unknown[] }).data.length > 0 ? undefined : 'expected deals, got an empty page');
+  const someRows = (body: string) =>
+    (JSON.parse(body) as { data: unknown[] }).data.length > 0 ? undefined : 'expected deals, got an empty page';
 
   // Cursors are opaque and fingerprinted with the query (src/data/pagination.ts). Walking
   // 18,000 pages to reach depth 900,000 would take minutes, so the bench takes a real
@@ -269,20 +296,61 @@ async function shapes(
       },
       note: 'a cursor positioned after row 9,000 of 10,000 / 900,000 of 1,000,000 (see the comment in bench/scale.ts on how it is made)',
     },
-    { key: 'step', label: 'listDeals step_id', path: () => `${deals}&step_id=${space.stepIds[1]}`, check: someRows, note: `one of ${space.stepIds.length} steps (~${Math.round(100 / space.stepIds.length)} % of the deals)` },
-    { key: 'employee', label: 'listDeals employee_id', path: () => `${deals}&employee_id=${space.employeeIds[0]}`, check: someRows, note: `one of ${space.employeeIds.length} employees (~${Math.round(100 / (space.employeeIds.length + 1))} %)` },
-    { key: 'unassigned', label: 'listDeals employee_id=unassigned', path: () => `${deals}&employee_id=unassigned`, check: someRows, note: `deals without an employee (~${Math.round(100 / (space.employeeIds.length + 1))} %)` },
-    { key: 'customer', label: 'listDeals customer_id', path: () => `${deals}&customer_id=${space.sharedCustomerId}`, check: someRows, note: 'a customer linked to every 5,000th deal number: 200 deals at both sizes' },
-    { key: 'q', label: `listDeals q=${SEARCH_WORD.toLowerCase()}`, path: () => `${deals}&q=${SEARCH_WORD.toLowerCase()}`, check: someRows, note: `name search matching 1 % of the deals (trigram index)` },
-    { key: 'since', label: 'listDeals updated_since (7 days)', path: () => `${deals}&updated_since=${sinceRecent}`, check: someRows, note: 'default sort, deals updated in the last 7 days: their number grows with the table (~0.25 % of it)' },
+    {
+      key: 'step',
+      label: 'listDeals step_id',
+      path: () => `${deals}&step_id=${space.stepIds[1]}`,
+      check: someRows,
+      note: `one of ${space.stepIds.length} steps (~${Math.round(100 / space.stepIds.length)} % of the deals)`,
+    },
+    {
+      key: 'employee',
+      label: 'listDeals employee_id',
+      path: () => `${deals}&employee_id=${space.employeeIds[0]}`,
+      check: someRows,
+      note: `one of ${space.employeeIds.length} employees (~${Math.round(100 / (space.employeeIds.length + 1))} %)`,
+    },
+    {
+      key: 'unassigned',
+      label: 'listDeals employee_id=unassigned',
+      path: () => `${deals}&employee_id=unassigned`,
+      check: someRows,
+      note: `deals without an employee (~${Math.round(100 / (space.employeeIds.length + 1))} %)`,
+    },
+    {
+      key: 'customer',
+      label: 'listDeals customer_id',
+      path: () => `${deals}&customer_id=${space.sharedCustomerId}`,
+      check: someRows,
+      note: 'a customer linked to every 5,000th deal number: 200 deals at both sizes',
+    },
+    {
+      key: 'q',
+      label: `listDeals q=${SEARCH_WORD.toLowerCase()}`,
+      path: () => `${deals}&q=${SEARCH_WORD.toLowerCase()}`,
+      check: someRows,
+      note: `name search matching 1 % of the deals (trigram index)`,
+    },
+    {
+      key: 'since',
+      label: 'listDeals updated_since (7 days)',
+      path: () => `${deals}&updated_since=${sinceRecent}`,
+      check: someRows,
+      note: 'default sort, deals updated in the last 7 days: their number grows with the table (~0.25 % of it)',
+    },
     {
       key: 'sync',
       label: 'listDeals incremental sync',
       path: () => `${deals}&sort=updated_at&include_deleted=true&updated_since=${sinceSync}`,
       check: someRows,
-      note: '`sort=updated_at&include_deleted=true&updated_since=<30 days ago>`, the contract\'s sync query, with tombstones of 1 % deleted deals',
+      note: "`sort=updated_at&include_deleted=true&updated_since=<30 days ago>`, the contract's sync query, with tombstones of 1 % deleted deals",
     },
-    { key: 'get', label: 'getDeal', path: () => `${basePath}/deals/${ids[nextId++ % ids.length]!.id}`, note: '1,000 random deals of the department in turn' },
+    {
+      key: 'get',
+      label: 'getDeal',
+      path: () => `${basePath}/deals/${ids[nextId++ % ids.length]!.id}`,
+      note: '1,000 random deals of the department in turn',
+    },
     {
       key: 'customers-q',
       label: 'listCustomers q=<an email>',
@@ -319,9 +387,15 @@ async function measureAll(
   const results: Measured = new Map();
   for (const shape of await shapes(database, space, headers, server, count, contacts)) {
     if (onlyRows && !onlyRows.has(shape.key)) continue;
-    const r = await measureLatency(server.origin, shape.path, shape.headers ?? headers, { warmup, samples, ...(shape.check ? { check: shape.check } : {}) });
+    const r = await measureLatency(server.origin, shape.path, shape.headers ?? headers, {
+      warmup,
+      samples,
+      ...(shape.check ? { check: shape.check } : {}),
+    });
     const bad = Object.keys(r.badStatuses).length ? `  !!! non-200: ${JSON.stringify(r.badStatuses)}` : '';
-    log(`${fmt.int(count).padStart(9)} deals  ${shape.label.padEnd(36)} p50 ${fmt.ms(r.p50Ms).padStart(6)} ms  p99 ${fmt.ms(r.p99Ms).padStart(6)} ms${bad}`);
+    log(
+      `${fmt.int(count).padStart(9)} deals  ${shape.label.padEnd(36)} p50 ${fmt.ms(r.p50Ms).padStart(6)} ms  p99 ${fmt.ms(r.p99Ms).padStart(6)} ms${bad}`,
+    );
     results.set(shape.key, r);
   }
   return results;
@@ -332,7 +406,8 @@ type Job = { space: DepartmentSpace; first: number; last: number; where: string 
 /** The department's numbers 1..size in chunks, each loading the numbers for which `where` holds. */
 function splitRange(space: DepartmentSpace, where: string): Job[] {
   const jobs: Job[] = [];
-  for (let first = 1; first <= space.size; first += chunk) jobs.push({ space, first, last: Math.min(space.size, first + chunk - 1), where });
+  for (let first = 1; first <= space.size; first += chunk)
+    jobs.push({ space, first, last: Math.min(space.size, first + chunk - 1), where });
   return jobs;
 }
 
@@ -364,7 +439,10 @@ async function loadAll(pool: pg.Pool, jobs: Job[]): Promise<void> {
 }
 
 async function dealCount(pool: Queryable, space: DepartmentSpace): Promise<number> {
-  const { rows } = await pool.query('SELECT count(*)::int AS n FROM deals WHERE tenant_id = $1 AND department_id = $2', [space.tenantId, space.departmentId]);
+  const { rows } = await pool.query('SELECT count(*)::int AS n FROM deals WHERE tenant_id = $1 AND department_id = $2', [
+    space.tenantId,
+    space.departmentId,
+  ]);
   return rows[0].n as number;
 }
 

@@ -2,21 +2,21 @@
 // run it on an ephemeral port, with their own database, clock and ids.
 import express from 'express';
 import type { Logger } from 'pino';
-import { findApiKeyGrant } from './data/api-keys.ts';
-import type { TrustProxy } from './config.ts';
-import type { Database } from './db/database.ts';
-import type { IdGenerator } from './ids.ts';
-import { basePath, contract, contractText } from './contract.ts';
-import { accessLog } from './http/access-log.ts';
 import { authenticate } from './auth/authenticate.ts';
+import type { TrustProxy } from './config.ts';
+import { basePath, contract, contractText } from './contract.ts';
+import { findApiKeyGrant } from './data/api-keys.ts';
+import type { Database } from './db/database.ts';
+import { accessLog } from './http/access-log.ts';
 import { dispatch } from './http/dispatch.ts';
 import { errorHandler, routeNotFound } from './http/error-handler.ts';
 import { jsonBody, queryStrings } from './http/json-body.ts';
 import { failedAuthentications } from './http/limits/failed-authentications.ts';
-import { memoryLimiters, type LimiterFactory } from './http/limits/limiters.ts';
+import { type LimiterFactory, memoryLimiters } from './http/limits/limiters.ts';
 import { perKeyRateLimit } from './http/limits/per-key.ts';
 import { requestId } from './http/request-id.ts';
 import { contractValidator } from './http/validator.ts';
+import type { IdGenerator } from './ids.ts';
 import { handlers } from './operations/index.ts';
 
 export type AppDeps = {

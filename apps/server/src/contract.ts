@@ -9,7 +9,10 @@ export const contractText = readFileSync(contractPath, 'utf8');
 
 type Document = {
   servers: { url: string }[];
-  paths: Record<string, Record<string, { operationId?: string; requestBody?: { content: Record<string, { examples?: Record<string, { value: unknown }> }> } }>>;
+  paths: Record<
+    string,
+    Record<string, { operationId?: string; requestBody?: { content: Record<string, { examples?: Record<string, { value: unknown }> }> } }>
+  >;
 };
 export const contract = parse(contractText) as Document;
 

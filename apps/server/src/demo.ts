@@ -1,4 +1,4 @@
-import { seedDemoTenant, type DemoTenant } from './admin/tenancy.ts';
+import { type DemoTenant, seedDemoTenant } from './admin/tenancy.ts';
 import { ADVISORY_LOCKS } from './db/advisory-locks.ts';
 import type { Database } from './db/database.ts';
 

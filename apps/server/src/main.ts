@@ -1,7 +1,7 @@
 // `npm start` (node dist/main.js): the API as a process. start.ts does the work; this file
 // reads the configuration, and on SIGTERM or SIGINT drains and exits 0 (1 if the drain takes
 // longer than SHUTDOWN_GRACE_MS). An invalid configuration exits 2 with a message.
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import { start } from './start.ts';
 
 let config: Config;

@@ -3,7 +3,7 @@
 // 503 until this has run). Same database as `npm start`: DATABASE_URL's, or the embedded one.
 // Exit codes: 0 applied (or nothing to apply), 1 a migration failed, 2 invalid configuration.
 import pg from 'pg';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 

@@ -30,7 +30,7 @@ function boundedErrors(errors: FieldErrors): FieldErrors {
 // system's `message` where it has a fixed one.
 const kinds = {
   'malformed-request': { status: 400, title: 'Malformed request' },
-  'unauthenticated': { status: 401, title: 'Unauthenticated', message: 'Unauthenticated.' },
+  unauthenticated: { status: 401, title: 'Unauthenticated', message: 'Unauthenticated.' },
   'department-forbidden': { status: 403, title: 'Department not granted', message: 'This action is unauthorized.' },
   'not-found': { status: 404, title: 'Not found', message: 'Not found.' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
@@ -91,5 +91,4 @@ const notFoundDetail = {
   customer: 'No customer with this id exists in this tenant.',
 } as const;
 
-export const notFound = (resource: keyof typeof notFoundDetail): ApiProblem =>
-  new ApiProblem('not-found', notFoundDetail[resource]);
+export const notFound = (resource: keyof typeof notFoundDetail): ApiProblem => new ApiProblem('not-found', notFoundDetail[resource]);

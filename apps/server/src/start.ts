@@ -11,15 +11,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import type { DestinationStream, Logger } from 'pino';
+import type { DemoTenant } from './admin/tenancy.ts';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { basePath, requestExample } from './contract.ts';
 import { deleteExpiredIdempotencyRecords } from './data/idempotency.ts';
 import { createDatabase, type Database } from './db/database.ts';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate, pendingMigrations, readMigrations } from './db/migrate.ts';
 import { seedDemoIfEmpty } from './demo.ts';
-import type { DemoTenant } from './admin/tenancy.ts';
 import { trackConnections } from './http/drain.ts';
 import { listen } from './http/server.ts';
 import { uuidv7 } from './ids.ts';
@@ -73,7 +73,10 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     } else {
       pending = await pendingMigrations(db.pool, migrations).catch(() => migrations.map((m) => m.name));
       if (pending.length) {
-        log.warn({ pending }, 'MIGRATE_ON_START=false and migrations are pending: /readyz answers 503 until `npm run migrate` has applied them');
+        log.warn(
+          { pending },
+          'MIGRATE_ON_START=false and migrations are pending: /readyz answers 503 until `npm run migrate` has applied them',
+        );
       }
     }
     // Seeding writes tables that a pending migration may not have created yet.
@@ -155,23 +158,22 @@ function sweepIdempotencyRecords(db: Database, log: Logger): NodeJS.Timeout {
 
 function demoBanner(demo: DemoTenant, origin: string): string {
   const department = demo.departments[0]!;
-  return (
-    [
-      '',
-      'A demo tenant was created on this empty database (its key is shown only this once):',
-      `  X-Api-Key:       ${demo.api_key}`,
-      `  X-Department-Id: ${department.id}   (${department.name})`,
-      '',
-      'Try the reference request:',
-      `  curl -X POST ${origin}${basePath}/deals \\`,
-      `    -H "X-Api-Key: ${demo.api_key}" \\`,
-      `    -H "X-Department-Id: ${department.id}" \\`,
-      `    -H "Content-Type: application/json" \\`,
-      // The reference page's request, as the contract's `reference` example states it.
-      `    -d '${JSON.stringify(requestExample('/deals', 'post', 'reference'))}'`,
-      '',
-      `Docs: ${origin}/docs   Contract: ${origin}/openapi.yaml   More keys: npm run -s admin -- seed-demo --json`,
-      '',
-    ].join('\n') + '\n'
-  );
+  return [
+    '',
+    'A demo tenant was created on this empty database (its key is shown only this once):',
+    `  X-Api-Key:       ${demo.api_key}`,
+    `  X-Department-Id: ${department.id}   (${department.name})`,
+    '',
+    'Try the reference request:',
+    `  curl -X POST ${origin}${basePath}/deals \\`,
+    `    -H "X-Api-Key: ${demo.api_key}" \\`,
+    `    -H "X-Department-Id: ${department.id}" \\`,
+    `    -H "Content-Type: application/json" \\`,
+    // The reference page's request, as the contract's `reference` example states it.
+    `    -d '${JSON.stringify(requestExample('/deals', 'post', 'reference'))}'`,
+    '',
+    `Docs: ${origin}/docs   Contract: ${origin}/openapi.yaml   More keys: npm run -s admin -- seed-demo --json`,
+    '',
+    '',
+  ].join('\n');
 }

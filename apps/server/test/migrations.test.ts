@@ -79,7 +79,10 @@ afterAll(async () => {
 async function emptyDatabase(): Promise<{ url: string; pool: pg.Pool }> {
   const database = await createEmptyDatabase();
   const p = new pg.Pool({ connectionString: database.url, max: 1, statement_timeout: 5000 });
-  cleanups.push(() => database.drop(), () => p.end());
+  cleanups.push(
+    () => database.drop(),
+    () => p.end(),
+  );
   return { url: database.url, pool: p };
 }
 
@@ -107,7 +110,9 @@ describe(`a migration marked "${NO_TRANSACTION_MARKER}"`, () => {
   it('runs outside a transaction, so CREATE INDEX CONCURRENTLY works; unmarked, it fails and records nothing', async () => {
     const unmarked = await migrationsWith({ '29990101000000_note_index': CONCURRENT_INDEX });
     const a = await emptyDatabase();
-    await expect(migrate(a.pool, unmarked)).rejects.toThrow(/29990101000000_note_index failed: CREATE INDEX CONCURRENTLY cannot run inside a transaction block/);
+    await expect(migrate(a.pool, unmarked)).rejects.toThrow(
+      /29990101000000_note_index failed: CREATE INDEX CONCURRENTLY cannot run inside a transaction block/,
+    );
     expect((await a.pool.query(`SELECT 1 FROM _prisma_migrations WHERE migration_name = '29990101000000_note_index'`)).rowCount).toBe(0);
 
     const marked = await migrationsWith({ '29990101000000_note_index': `${NO_TRANSACTION_MARKER}\n${CONCURRENT_INDEX}` });
@@ -124,13 +129,20 @@ describe(`a migration marked "${NO_TRANSACTION_MARKER}"`, () => {
 
   it('that fails part-way stops every later run until it is repaired and marked rolled back', async () => {
     const name = '29990101000000_unique_deal_names';
-    const dir = await migrationsWith({ [name]: `${NO_TRANSACTION_MARKER}\nCREATE UNIQUE INDEX CONCURRENTLY deals_name_key ON deals (name);\n` });
+    const dir = await migrationsWith({
+      [name]: `${NO_TRANSACTION_MARKER}\nCREATE UNIQUE INDEX CONCURRENTLY deals_name_key ON deals (name);\n`,
+    });
     const { pool: p } = await emptyDatabase();
     await migrate(p); // the project's own, then two deals with one name
     const [{ id: tenant }] = (await p.query(`INSERT INTO tenants (id, name) VALUES (gen_random_uuid(), 't') RETURNING id`)).rows;
-    const [{ id: department }] = (await p.query(`INSERT INTO departments (tenant_id, id, name) VALUES ($1, gen_random_uuid(), 'd') RETURNING id`, [tenant])).rows;
+    const [{ id: department }] = (
+      await p.query(`INSERT INTO departments (tenant_id, id, name) VALUES ($1, gen_random_uuid(), 'd') RETURNING id`, [tenant])
+    ).rows;
     const [{ id: step }] = (
-      await p.query(`INSERT INTO steps (tenant_id, id, department_id, name, position) VALUES ($1, gen_random_uuid(), $2, 's', 1) RETURNING id`, [tenant, department])
+      await p.query(
+        `INSERT INTO steps (tenant_id, id, department_id, name, position) VALUES ($1, gen_random_uuid(), $2, 's', 1) RETURNING id`,
+        [tenant, department],
+      )
     ).rows;
     const insertDeal = `INSERT INTO deals (tenant_id, id, department_id, step_id, name) VALUES ($1, gen_random_uuid(), $2, $3, 'Same name')`;
     await p.query(insertDeal, [tenant, department, step]);
@@ -138,7 +150,9 @@ describe(`a migration marked "${NO_TRANSACTION_MARKER}"`, () => {
 
     await expect(migrate(p, dir)).rejects.toThrow(`migration ${name} failed outside a transaction and may be partly applied`);
     // PostgreSQL leaves the index behind, INVALID; the history says the migration started.
-    expect((await p.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'deals_name_key'::regclass`)).rows).toEqual([{ indisvalid: false }]);
+    expect((await p.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'deals_name_key'::regclass`)).rows).toEqual([
+      { indisvalid: false },
+    ]);
     const record = await p.query(`SELECT finished_at, logs FROM _prisma_migrations WHERE migration_name = $1`, [name]);
     expect(record.rows).toEqual([{ finished_at: null, logs: expect.stringMatching(/could not create unique index/) }]);
     expect(await pendingMigrations(p, await readMigrations(dir))).toEqual([name]);
@@ -150,7 +164,9 @@ describe(`a migration marked "${NO_TRANSACTION_MARKER}"`, () => {
     await p.query(`UPDATE deals SET name = name || ' ' || id WHERE tenant_id = $1`, [tenant]);
     await p.query(`UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = $1 AND finished_at IS NULL`, [name]);
     expect(await migrate(p, dir)).toEqual([name]);
-    expect((await p.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'deals_name_key'::regclass`)).rows).toEqual([{ indisvalid: true }]);
+    expect((await p.query(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'deals_name_key'::regclass`)).rows).toEqual([
+      { indisvalid: true },
+    ]);
   });
 
   it('does not deadlock with a second process waiting to migrate', async () => {
@@ -189,7 +205,9 @@ describe('npm run migrate and MIGRATE_ON_START=false', () => {
     expect(tables.rows).toEqual([]);
     // Not seeded either: the tables a demo tenant needs do not exist yet.
     expect(server.printed()).toBe('');
-    expect(server.logs.lines().find((l) => l.msg.includes('MIGRATE_ON_START=false'))?.pending).toEqual((await readMigrations()).map((m) => m.name));
+    expect(server.logs.lines().find((l) => l.msg.includes('MIGRATE_ON_START=false'))?.pending).toEqual(
+      (await readMigrations()).map((m) => m.name),
+    );
 
     const release = await runMigrateCli(url);
     expect(release.code, release.stderr).toBe(0);

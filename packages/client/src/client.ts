@@ -1,7 +1,7 @@
 import type { paths } from '@deals/api-types';
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
 import { createPaginate, type Paginate } from './paginate.ts';
-import { withRetry, type FetchFn, type RetryOptions } from './retry.ts';
+import { type FetchFn, type RetryOptions, withRetry } from './retry.ts';
 import { uuidv7 } from './uuid-v7.ts';
 
 export interface DealsClientOptions {

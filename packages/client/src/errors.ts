@@ -14,7 +14,11 @@ export class DealsApiError extends Error {
 
   constructor(response: Response, body: unknown) {
     const problem = isProblem(body) ? body : undefined;
-    super(problem ? `${response.status} ${problem.title}: ${problem.detail}` : `${response.status} ${response.statusText || 'error'} from ${response.url}`);
+    super(
+      problem
+        ? `${response.status} ${problem.title}: ${problem.detail}`
+        : `${response.status} ${response.statusText || 'error'} from ${response.url}`,
+    );
     this.status = response.status;
     this.problem = problem;
     this.body = body;

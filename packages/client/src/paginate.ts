@@ -3,7 +3,9 @@ import type { Client, MaybeOptionalInit } from 'openapi-fetch';
 import { DealsApiError } from './errors.ts';
 
 type GetPath = { [P in keyof paths]: paths[P] extends { get: object } ? P : never }[keyof paths];
-type PageOf<P extends GetPath> = paths[P]['get'] extends { responses: { 200: { content: { 'application/json': infer Page } } } } ? Page : never;
+type PageOf<P extends GetPath> = paths[P]['get'] extends { responses: { 200: { content: { 'application/json': infer Page } } } }
+  ? Page
+  : never;
 
 /** The list operations: GET paths whose 200 body is `{ data: [...], next_cursor }`. */
 export type ListPath = { [P in GetPath]: PageOf<P> extends { data: unknown[]; next_cursor: string | null } ? P : never }[GetPath];
@@ -28,7 +30,10 @@ export function createPaginate(client: Client<paths>) {
     let cursor = base.params?.query?.cursor as string | undefined;
     // openapi-fetch cannot relate a generic path to its init type; the public signature above
     // is what keeps callers type-safe, so the call itself is made through a loose view.
-    const get = client.GET as unknown as (path: string, init: object) => Promise<{ data?: { data: ListItem<P>[]; next_cursor: string | null }; error?: unknown; response: Response }>;
+    const get = client.GET as unknown as (
+      path: string,
+      init: object,
+    ) => Promise<{ data?: { data: ListItem<P>[]; next_cursor: string | null }; error?: unknown; response: Response }>;
     for (;;) {
       const pageInit = { ...base, params: { ...base.params, query: { ...base.params?.query, cursor } } };
       const { data, error, response } = await get(path, pageInit);
@@ -37,7 +42,8 @@ export function createPaginate(client: Client<paths>) {
       if (data.next_cursor === null) return;
       // A server that hands back the cursor it was given would make this loop forever (Prism
       // does: it answers every page with the same example); stop loudly instead.
-      if (data.next_cursor === cursor) throw new Error(`paginate ${path}: the server returned the cursor it was sent (${cursor}); refusing to loop`);
+      if (data.next_cursor === cursor)
+        throw new Error(`paginate ${path}: the server returned the cursor it was sent (${cursor}); refusing to loop`);
       cursor = data.next_cursor;
     }
   };

@@ -66,7 +66,10 @@ export function withRetry(fetchFn: FetchFn, options: RetryOptions = {}): FetchFn
       const retryAfter = retryAfterMs(response.headers.get('Retry-After'));
       // Free the connection before waiting; the body of a response we discard is never read.
       await response.body?.cancel();
-      await sleep(retryAfter === undefined ? backoffMs(attempt, baseDelayMs, maxDelayMs, random) : Math.min(retryAfter, maxDelayMs), request.signal);
+      await sleep(
+        retryAfter === undefined ? backoffMs(attempt, baseDelayMs, maxDelayMs, random) : Math.min(retryAfter, maxDelayMs),
+        request.signal,
+      );
     }
   };
 }

@@ -9,8 +9,12 @@
  * which batches randomness in a Node Buffer).
  * `now` and `randomBytes` are injectable so that tests can pin time and randomness.
  */
-export function uuidv7(now: number = Date.now(), randomBytes: (bytes: Uint8Array) => Uint8Array = (bytes) => globalThis.crypto.getRandomValues(bytes)): string {
-  if (!Number.isSafeInteger(now) || now < 0 || now >= 2 ** 48) throw new RangeError(`uuidv7: ${now} is not a Unix time in milliseconds that fits 48 bits`);
+export function uuidv7(
+  now: number = Date.now(),
+  randomBytes: (bytes: Uint8Array) => Uint8Array = (bytes) => globalThis.crypto.getRandomValues(bytes),
+): string {
+  if (!Number.isSafeInteger(now) || now < 0 || now >= 2 ** 48)
+    throw new RangeError(`uuidv7: ${now} is not a Unix time in milliseconds that fits 48 bits`);
   const bytes = randomBytes(new Uint8Array(16));
   // Bytes 0-5: the timestamp, big-endian. Division rather than shifts: JS bit operators work on 32 bits.
   for (let i = 5, rest = now; i >= 0; i--, rest = Math.floor(rest / 256)) bytes[i] = rest % 256;

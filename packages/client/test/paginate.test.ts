@@ -2,7 +2,7 @@ import type { DealStepChange } from '@deals/api-types';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { createDealsClient, DealsApiError, type ListItem } from '../src/index.ts';
 import { referenceDeal } from './support/contract-examples.ts';
-import { json, problem, startTestServer, type Handler, type TestServer } from './support/test-server.ts';
+import { type Handler, json, problem, startTestServer, type TestServer } from './support/test-server.ts';
 
 const deals = Array.from({ length: 5 }, (_, i) => ({ ...referenceDeal, id: referenceDeal.id.replace(/.$/, String(i)), name: `Deal ${i}` }));
 
@@ -14,7 +14,12 @@ afterEach(async () => {
 
 async function setup(handler: Handler) {
   server = await startTestServer(handler);
-  const client = createDealsClient({ baseUrl: server.baseUrl, apiKey: 'k', departmentId: referenceDeal.department_id, retry: { sleep: async () => {} } });
+  const client = createDealsClient({
+    baseUrl: server.baseUrl,
+    apiKey: 'k',
+    departmentId: referenceDeal.department_id,
+    retry: { sleep: async () => {} },
+  });
   return { client, requests: server.requests };
 }
 
@@ -58,7 +63,13 @@ describe('paginate', () => {
   });
 
   it('fills path parameters for listDealStepChanges', async () => {
-    const change: DealStepChange = { id: referenceDeal.id, deal_id: referenceDeal.id, from_step_id: null, to_step_id: referenceDeal.step_id, changed_at: referenceDeal.created_at };
+    const change: DealStepChange = {
+      id: referenceDeal.id,
+      deal_id: referenceDeal.id,
+      from_step_id: null,
+      to_step_id: referenceDeal.step_id,
+      changed_at: referenceDeal.created_at,
+    };
     const { client, requests } = await setup(pages([change]));
 
     const changes = await collect(client.paginate('/deals/{deal_id}/step-changes', { params: { path: { deal_id: referenceDeal.id } } }));
@@ -78,7 +89,9 @@ describe('paginate', () => {
 
   it('retries a page that failed transiently and carries on', async () => {
     const serve = pages(deals);
-    const { client, requests } = await setup((req, res, i) => (i === 1 ? json(res, 503, problem(503, 'Service unavailable')) : serve(req, res, i)));
+    const { client, requests } = await setup((req, res, i) =>
+      i === 1 ? json(res, 503, problem(503, 'Service unavailable')) : serve(req, res, i),
+    );
 
     const all = await collect(client.paginate('/deals', { params: { query: { limit: 3 } } }));
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDealsClient, DealsApiError, unwrap, type RetryOptions } from '../src/index.ts';
+import { createDealsClient, DealsApiError, type RetryOptions, unwrap } from '../src/index.ts';
 import { referenceDeal, referenceRequest } from './support/contract-examples.ts';
-import { json, problem, startTestServer, type Handler, type TestServer } from './support/test-server.ts';
+import { type Handler, json, problem, startTestServer, type TestServer } from './support/test-server.ts';
 
 const dealId = referenceDeal.id;
 
@@ -30,11 +30,15 @@ const createReferenceDeal = (client: ReturnType<typeof createDealsClient>) => cl
 
 describe('retries', () => {
   it('retries a POST after 503 with the same Idempotency-Key and body on every attempt', async () => {
-    const { client, sleeps, requests } = await setup((_req, res, i) => {
-      if (i === 0) return json(res, 503, problem(503, 'Service unavailable'), { 'Retry-After': '1' });
-      if (i === 1) return json(res, 503, problem(503, 'Service unavailable'));
-      json(res, 201, referenceDeal);
-    }, { baseDelayMs: 100 }, ['key-of-this-call']);
+    const { client, sleeps, requests } = await setup(
+      (_req, res, i) => {
+        if (i === 0) return json(res, 503, problem(503, 'Service unavailable'), { 'Retry-After': '1' });
+        if (i === 1) return json(res, 503, problem(503, 'Service unavailable'));
+        json(res, 201, referenceDeal);
+      },
+      { baseDelayMs: 100 },
+      ['key-of-this-call'],
+    );
 
     const deal = unwrap(await createReferenceDeal(client));
 
@@ -69,10 +73,13 @@ describe('retries', () => {
   });
 
   it('honours Retry-After on 429 for any method, capped by maxDelayMs', async () => {
-    const { client, sleeps, requests } = await setup((_req, res, i) => {
-      if (i === 0) return json(res, 429, problem(429, 'Too many requests'), { 'Retry-After': '120' });
-      json(res, 200, referenceDeal);
-    }, { maxDelayMs: 5_000 });
+    const { client, sleeps, requests } = await setup(
+      (_req, res, i) => {
+        if (i === 0) return json(res, 429, problem(429, 'Too many requests'), { 'Retry-After': '120' });
+        json(res, 200, referenceDeal);
+      },
+      { maxDelayMs: 5_000 },
+    );
 
     const result = await client.PATCH('/deals/{deal_id}', { params: { path: { deal_id: dealId } }, body: { volume: 1 } });
 
@@ -134,7 +141,9 @@ describe('retries', () => {
   });
 
   it('does not retry answers that will not change, such as 422', async () => {
-    const { client, requests, sleeps } = await setup((_req, res) => json(res, 422, { ...problem(422, 'Validation error'), errors: { name: ['required'] } }));
+    const { client, requests, sleeps } = await setup((_req, res) =>
+      json(res, 422, { ...problem(422, 'Validation error'), errors: { name: ['required'] } }),
+    );
 
     const result = await client.POST('/deals', { body: { name: '' } });
 
@@ -192,7 +201,9 @@ describe('retries', () => {
   });
 
   it('retries through an injected fetch, which sees a fresh Request per attempt', async () => {
-    server = await startTestServer((_req, res, i) => (i === 0 ? json(res, 503, problem(503, 'Service unavailable')) : json(res, 201, referenceDeal)));
+    server = await startTestServer((_req, res, i) =>
+      i === 0 ? json(res, 503, problem(503, 'Service unavailable')) : json(res, 201, referenceDeal),
+    );
     const seen: Request[] = [];
     const client = createDealsClient({
       baseUrl: server.baseUrl,
@@ -209,13 +220,18 @@ describe('retries', () => {
 
     expect(seen).toHaveLength(2);
     expect(seen[0]).not.toBe(seen[1]);
-    expect(seen.map((r) => r.headers.get('Idempotency-Key'))).toEqual([seen[0]?.headers.get('Idempotency-Key'), seen[0]?.headers.get('Idempotency-Key')]);
+    expect(seen.map((r) => r.headers.get('Idempotency-Key'))).toEqual([
+      seen[0]?.headers.get('Idempotency-Key'),
+      seen[0]?.headers.get('Idempotency-Key'),
+    ]);
   });
 });
 
 describe('authentication headers', () => {
   it('sends X-Api-Key and X-Department-Id on every attempt; one call may override the department', async () => {
-    const { client, requests } = await setup((_req, res, i) => (i === 0 ? json(res, 503, problem(503, 'Service unavailable')) : json(res, 200, { data: [], next_cursor: null })));
+    const { client, requests } = await setup((_req, res, i) =>
+      i === 0 ? json(res, 503, problem(503, 'Service unavailable')) : json(res, 200, { data: [], next_cursor: null }),
+    );
     const otherDepartment = '019c19a9-34be-71d1-9152-100d38b983ac';
 
     await client.GET('/steps');
@@ -241,16 +257,27 @@ describe('unwrap', () => {
     const notFound = problem(404, 'Not found');
     const { client } = await setup((_req, res) => json(res, 404, notFound));
 
-    const error = await client.GET('/deals/{deal_id}', { params: { path: { deal_id: dealId } } }).then(unwrap).catch((e: unknown) => e);
+    const error = await client
+      .GET('/deals/{deal_id}', { params: { path: { deal_id: dealId } } })
+      .then(unwrap)
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(DealsApiError);
-    expect(error).toMatchObject({ name: 'DealsApiError', status: 404, problem: notFound, message: '404 Not found: Not found (test server)' });
+    expect(error).toMatchObject({
+      name: 'DealsApiError',
+      status: 404,
+      problem: notFound,
+      message: '404 Not found: Not found (test server)',
+    });
   });
 
   it('throws DealsApiError without a problem when something else answered', async () => {
     const { client } = await setup((_req, res) => void res.writeHead(502, { 'content-type': 'text/html' }).end('<h1>Bad gateway</h1>'));
 
-    const error = await client.GET('/steps').then(unwrap).catch((e: unknown) => e);
+    const error = await client
+      .GET('/steps')
+      .then(unwrap)
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(DealsApiError);
     expect(error).toMatchObject({ status: 502, problem: undefined, body: '<h1>Bad gateway</h1>' });

@@ -75,10 +75,19 @@ export function defineContractSuite(name: string, target: () => Promise<Contract
         // Kept before the detailed checks: later tests need the deal even if one of those fails.
         created.deal = deal;
         expect(Object.keys(deal).sort()).toEqual(Object.keys(referenceDeal).sort());
-        expect(deal).toMatchObject({ name: referenceRequest.name, volume: referenceRequest.volume, note: referenceRequest.note, employee_id: null, employee_name: null, department_id: config.departmentId });
+        expect(deal).toMatchObject({
+          name: referenceRequest.name,
+          volume: referenceRequest.volume,
+          note: referenceRequest.note,
+          employee_id: null,
+          employee_name: null,
+          department_id: config.departmentId,
+        });
         expect(deal.customers.map((c) => ({ last_name: c.last_name, first_name: c.first_name }))).toEqual(referenceRequest.customers);
-        for (const customer of deal.customers) expect(Object.keys(customer).sort()).toEqual(Object.keys(referenceDeal.customers[0] ?? {}).sort());
-        for (const timestamp of [deal.created_at, deal.updated_at, ...deal.customers.flatMap((c) => [c.created_at, c.updated_at])]) expect(timestamp).toMatch(TIMESTAMP);
+        for (const customer of deal.customers)
+          expect(Object.keys(customer).sort()).toEqual(Object.keys(referenceDeal.customers[0] ?? {}).sort());
+        for (const timestamp of [deal.created_at, deal.updated_at, ...deal.customers.flatMap((c) => [c.created_at, c.updated_at])])
+          expect(timestamp).toMatch(TIMESTAMP);
         const ids = [deal.id, ...deal.customers.map((c) => c.id)];
         for (const id of ids) expect(id).toMatch(UUID_V7);
         expect(new Set(ids).size).toBe(ids.length);
@@ -100,7 +109,9 @@ export function defineContractSuite(name: string, target: () => Promise<Contract
         expectContract('createDeal', result, 422);
         expect(result.response.headers.get('content-type')).toMatch(/^application\/problem\+json\b/);
         expect(result.error).toMatchObject({ status: 422, message: 'validation error' });
-        expect(result.error?.errors).toEqual(expect.objectContaining({ 'customers.0.last_name': expect.arrayContaining([expect.any(String)]) }));
+        expect(result.error?.errors).toEqual(
+          expect.objectContaining({ 'customers.0.last_name': expect.arrayContaining([expect.any(String)]) }),
+        );
       });
     });
 
@@ -110,7 +121,11 @@ export function defineContractSuite(name: string, target: () => Promise<Contract
         const result = await deals.GET('/deals/{deal_id}', { params: { path: { deal_id: deal.id } } });
 
         expectContract('getDeal', result, 200);
-        expect(result.data).toMatchObject({ id: deal.id, name: deal.name, customers: deal.customers.map((c) => expect.objectContaining({ id: c.id })) });
+        expect(result.data).toMatchObject({
+          id: deal.id,
+          name: deal.name,
+          customers: deal.customers.map((c) => expect.objectContaining({ id: c.id })),
+        });
         created.dealEtag = need(result.response.headers.get('ETag') ?? undefined, 'an ETag header');
       });
     });
@@ -119,7 +134,10 @@ export function defineContractSuite(name: string, target: () => Promise<Contract
       it('200: changes the fields sent, under If-Match with the ETag read', async () => {
         const deal = need(created.deal, 'createDeal 201');
         const etag = need(created.dealEtag, 'getDeal 200');
-        const result = await deals.PATCH('/deals/{deal_id}', { params: { path: { deal_id: deal.id }, header: { 'If-Match': etag } }, body: { volume: 18000 } });
+        const result = await deals.PATCH('/deals/{deal_id}', {
+          params: { path: { deal_id: deal.id }, header: { 'If-Match': etag } },
+          body: { volume: 18000 },
+        });
 
         expectContract('updateDeal', result, 200);
         expect(result.data).toMatchObject({ id: deal.id, volume: 18000 });
@@ -191,7 +209,10 @@ export function defineContractSuite(name: string, target: () => Promise<Contract
     describe('updateCustomer', () => {
       it('200: changes the fields sent', async () => {
         const customer = need(created.customer, 'createCustomer 201');
-        const result = await deals.PATCH('/customers/{customer_id}', { params: { path: { customer_id: customer.id } }, body: { city: 'Berlin' } });
+        const result = await deals.PATCH('/customers/{customer_id}', {
+          params: { path: { customer_id: customer.id } },
+          body: { city: 'Berlin' },
+        });
 
         expectContract('updateCustomer', result, 200);
         expect(result.data).toMatchObject({ id: customer.id, city: 'Berlin' });

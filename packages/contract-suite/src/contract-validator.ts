@@ -2,11 +2,12 @@
 // content type is one declared for that status, the body validates against that schema, and the
 // declared headers that are present validate too. Shared by the contract suite (client, mock) and
 // the server's own tests, so it depends on nothing but the contract: pass it any response shape.
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { components, OperationId } from '@deals/api-types';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import formatsModule from 'ajv-formats';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { parse } from 'yaml';
 
 type Json = Record<string, unknown>;
@@ -82,14 +83,23 @@ function build(contractPath: string): ContractValidator {
   const errorsAt = (pointer: string, value: unknown, label: string) => {
     const validate = validatorAt(pointer);
     if (validate(value)) return [];
-    return (validate.errors ?? []).map((e) => `${label}${e.instancePath || ''} ${e.message ?? 'is invalid'}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`);
+    return (validate.errors ?? []).map(
+      (e) =>
+        `${label}${e.instancePath || ''} ${e.message ?? 'is invalid'}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`,
+    );
   };
 
   const operations = new Map<string, OperationInfo & { pointer: string[] }>();
   for (const [path, item] of Object.entries(document.paths as Record<string, Json>)) {
     for (const method of METHODS) {
       const op = item[method] as Json | undefined;
-      if (op?.operationId) operations.set(op.operationId as string, { operationId: op.operationId as OperationId, method, path, pointer: ['paths', path, method] });
+      if (op?.operationId)
+        operations.set(op.operationId as string, {
+          operationId: op.operationId as OperationId,
+          method,
+          path,
+          pointer: ['paths', path, method],
+        });
     }
   }
   const operation = (operationId: OperationId) => {
@@ -125,7 +135,11 @@ function build(contractPath: string): ContractValidator {
     }
     const contentType = header(response.headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
     const mediaType = Object.keys(content).find((type) => type.toLowerCase() === contentType);
-    if (!mediaType) return [...errors, `${label}: content-type ${contentType ?? '(none)'} is not declared (declared: ${Object.keys(content).join(', ')})`];
+    if (!mediaType)
+      return [
+        ...errors,
+        `${label}: content-type ${contentType ?? '(none)'} is not declared (declared: ${Object.keys(content).join(', ')})`,
+      ];
     errors.push(...errorsAt(pointerOf([...responsePointer, 'content', mediaType, 'schema']), response.body, `${label} body`));
     return errors;
   }
@@ -140,7 +154,8 @@ function build(contractPath: string): ContractValidator {
     check,
     assertResponse(operationId, response) {
       const errors = check(operationId, response);
-      if (errors.length) throw new Error(`response breaks the contract:\n  ${errors.join('\n  ')}\nbody: ${JSON.stringify(response.body)?.slice(0, 2000)}`);
+      if (errors.length)
+        throw new Error(`response breaks the contract:\n  ${errors.join('\n  ')}\nbody: ${JSON.stringify(response.body)?.slice(0, 2000)}`);
     },
     checkSchema: (name, value) => errorsAt(pointerOf(['components', 'schemas', name]), value, name),
     example(name) {
@@ -180,7 +195,10 @@ function follow(document: Json, pointer: string[]): [string[], Json] {
     const node = at(document, current) as Json | undefined;
     if (!node) throw new Error(`the contract has nothing at #${pointerOf(current)}`);
     if (typeof node.$ref !== 'string') return [current, node];
-    current = node.$ref.replace(/^#\//, '').split('/').map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+    current = node.$ref
+      .replace(/^#\//, '')
+      .split('/')
+      .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
   }
   throw new Error(`too many $ref hops from #${pointerOf(pointer)}`);
 }

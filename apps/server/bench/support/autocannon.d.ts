@@ -1,7 +1,17 @@
 // autocannon ships no types (and there is no @types/autocannon for 9.x); this declares the
 // part of its programmatic API the bench uses. See node_modules/autocannon/README.md.
 declare module 'autocannon' {
-  type Histogram = { average: number; mean: number; stddev: number; min: number; max: number; p50: number; p90: number; p99: number; total: number };
+  type Histogram = {
+    average: number;
+    mean: number;
+    stddev: number;
+    min: number;
+    max: number;
+    p50: number;
+    p90: number;
+    p99: number;
+    total: number;
+  };
   export type Request = {
     method?: string;
     path?: string;

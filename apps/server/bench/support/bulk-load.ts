@@ -46,8 +46,26 @@ export const SHARED_EVERY = 5_000;
 
 // No word below shares a trigram with "globex", so `q=globex` finds exactly the 1 %.
 const companies = [
-  'Acme', 'Initech', 'Umbrella', 'Hooli', 'Stark', 'Wayne', 'Wonka', 'Tyrell', 'Cyberdyne', 'Soylent',
-  'Vandelay', 'Dunder', 'Oceanic', 'Monarch', 'Aperture', 'Pied Piper', 'Prestige', 'Sterling', 'Nakatomi', 'Virtucon',
+  'Acme',
+  'Initech',
+  'Umbrella',
+  'Hooli',
+  'Stark',
+  'Wayne',
+  'Wonka',
+  'Tyrell',
+  'Cyberdyne',
+  'Soylent',
+  'Vandelay',
+  'Dunder',
+  'Oceanic',
+  'Monarch',
+  'Aperture',
+  'Pied Piper',
+  'Prestige',
+  'Sterling',
+  'Nakatomi',
+  'Virtucon',
 ];
 const kinds = ['Renewal', 'Expansion', 'Pilot', 'Upgrade', 'License', 'Support', 'Migration', 'Rollout'];
 const firstNames = ['John', 'Jane', 'Ada', 'Alan', 'Grace', 'Linus', 'Margaret', 'Dennis', 'Barbara', 'Ken', 'Frances', 'Edsger'];
@@ -125,9 +143,19 @@ export async function loadDeals(
      )
      SELECT count(*)::int AS n FROM src`,
     [
-      space.tenantId, space.departmentId, range.first, range.last, space.from, stepSeconds,
-      space.stepIds, space.employeeIds, space.sharedCustomerId ?? null,
-      firstNames, lastNames, companies, kinds,
+      space.tenantId,
+      space.departmentId,
+      range.first,
+      range.last,
+      space.from,
+      stepSeconds,
+      space.stepIds,
+      space.employeeIds,
+      space.sharedCustomerId ?? null,
+      firstNames,
+      lastNames,
+      companies,
+      kinds,
     ],
   );
   return rows[0].n as number;

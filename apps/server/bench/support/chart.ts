@@ -29,9 +29,13 @@ export function barChartSvg(title: string, subtitle: string, groups: ChartGroup[
   for (let i = 0; i <= 5; i++) {
     const v = (niceMax / 5) * i;
     parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(v)}" y2="${y(v)}" stroke="#e3e3e3"/>`);
-    parts.push(`<text x="${left - 8}" y="${y(v) + 4}" font-size="12" text-anchor="end" fill="#555">${Math.round(v).toLocaleString('en-US')}</text>`);
+    parts.push(
+      `<text x="${left - 8}" y="${y(v) + 4}" font-size="12" text-anchor="end" fill="#555">${Math.round(v).toLocaleString('en-US')}</text>`,
+    );
   }
-  parts.push(`<text x="18" y="${top + plotH / 2}" font-size="12" fill="#555" transform="rotate(-90 18 ${top + plotH / 2})" text-anchor="middle">requests per second (median)</text>`);
+  parts.push(
+    `<text x="18" y="${top + plotH / 2}" font-size="12" fill="#555" transform="rotate(-90 18 ${top + plotH / 2})" text-anchor="middle">requests per second (median)</text>`,
+  );
   groups.forEach((g, i) => {
     const cx = left + groupW * i + groupW / 2;
     const bars = [
@@ -40,7 +44,9 @@ export function barChartSvg(title: string, subtitle: string, groups: ChartGroup[
     ];
     for (const b of bars) {
       parts.push(`<rect x="${b.x}" y="${y(b.v)}" width="${barW}" height="${top + plotH - y(b.v)}" fill="${b.color}"/>`);
-      parts.push(`<text x="${b.x + barW / 2}" y="${y(b.v) - 5}" font-size="12" text-anchor="middle">${Math.round(b.v).toLocaleString('en-US')}</text>`);
+      parts.push(
+        `<text x="${b.x + barW / 2}" y="${y(b.v) - 5}" font-size="12" text-anchor="middle">${Math.round(b.v).toLocaleString('en-US')}</text>`,
+      );
     }
     const ratio = g.baseline > 0 ? g.server / g.baseline : Number.NaN;
     const miss = g.target !== undefined && !(ratio >= g.target);
@@ -54,8 +60,12 @@ export function barChartSvg(title: string, subtitle: string, groups: ChartGroup[
     }
   });
   const lx = width - right - 300;
-  parts.push(`<rect x="${lx}" y="${top - 36}" width="14" height="14" fill="#2f6fdb"/><text x="${lx + 20}" y="${top - 24}" font-size="13">server (Express + validator + Prisma)</text>`);
-  parts.push(`<rect x="${lx}" y="${top - 16}" width="14" height="14" fill="#9aa5b1"/><text x="${lx + 20}" y="${top - 4}" font-size="13">bare baseline (node:http + pg)</text>`);
+  parts.push(
+    `<rect x="${lx}" y="${top - 36}" width="14" height="14" fill="#2f6fdb"/><text x="${lx + 20}" y="${top - 24}" font-size="13">server (Express + validator + Prisma)</text>`,
+  );
+  parts.push(
+    `<rect x="${lx}" y="${top - 16}" width="14" height="14" fill="#9aa5b1"/><text x="${lx + 20}" y="${top - 4}" font-size="13">bare baseline (node:http + pg)</text>`,
+  );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Arial, sans-serif">${parts.join('')}</svg>`;
 }
 
@@ -71,7 +81,15 @@ export async function svgToPng(svg: string): Promise<{ png?: Buffer; reason?: st
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   });
   try {
     const page = await browser.newPage({ deviceScaleFactor: 2 });

@@ -1,7 +1,7 @@
 // The processes under test: the real server (`src/main.ts`, as `npm start` runs it) and the
 // bare baseline, each a child process of its own so that its memory can be read from /proc
 // and neither shares an event loop with the load generator.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +58,10 @@ async function startChild(name: string, script: string, env: Record<string, stri
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before it was ready:\n${output}`);
     if (Date.now() > deadline) throw new Error(`${name} was not ready within 60 s:\n${output}`);
-    const ok = await fetch(`${origin}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${origin}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await new Promise((r) => setTimeout(r, 100));
   }

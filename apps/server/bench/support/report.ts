@@ -8,7 +8,10 @@ export const resultsDir = join(serverDir, 'bench', 'results');
 
 /** `2026-03-05T10-29-46Z`: sortable and safe in a file name. */
 export function timestamp(date = new Date()): string {
-  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return date
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
 }
 
 export function median(values: number[]): number {

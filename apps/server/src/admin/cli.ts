@@ -2,7 +2,7 @@
 // Exit codes: 0 done, 1 the command failed, 2 the command line is wrong. With --json, stdout
 // carries exactly one JSON document; everything else (logs, errors) goes to stderr.
 import { parseArgs } from 'node:util';
-import { commands, type Command, type Flags } from './commands.ts';
+import { type Command, commands, type Flags } from './commands.ts';
 
 class UsageError extends Error {}
 

@@ -58,16 +58,12 @@ export const commands: Record<string, Command> = {
   'department create': command({
     flags: { tenant: true, name: true, steps: true },
     usage: 'department create --tenant TENANT_ID --name NAME --steps "Lead,Qualified,Won"',
-    run: (prisma, f) =>
-      createDepartment(prisma, { tenant_id: req(f, 'tenant'), name: req(f, 'name'), steps: list(req(f, 'steps')) }),
-    text: (d) =>
-      [`department ${d.id}  ${d.name}`, ...d.steps.map((s) => `  step ${s.position}  ${s.id}  ${s.name}`)].join('\n'),
+    run: (prisma, f) => createDepartment(prisma, { tenant_id: req(f, 'tenant'), name: req(f, 'name'), steps: list(req(f, 'steps')) }),
+    text: (d) => [`department ${d.id}  ${d.name}`, ...d.steps.map((s) => `  step ${s.position}  ${s.id}  ${s.name}`)].join('\n'),
   }),
   'employee create': command({
     flags: { tenant: true, departments: true, 'first-name': true, 'last-name': true, email: false },
-    usage:
-      'employee create --tenant TENANT_ID --departments DEPARTMENT_ID[,...] ' +
-      '--first-name FIRST --last-name LAST [--email EMAIL]',
+    usage: 'employee create --tenant TENANT_ID --departments DEPARTMENT_ID[,...] ' + '--first-name FIRST --last-name LAST [--email EMAIL]',
     run: (prisma, f) =>
       createEmployee(prisma, {
         tenant_id: req(f, 'tenant'),
@@ -83,10 +79,8 @@ export const commands: Record<string, Command> = {
   'key create': command({
     flags: { tenant: true, departments: true, name: false },
     usage: 'key create --tenant TENANT_ID --departments DEPARTMENT_ID[,...] [--name NAME]',
-    run: (prisma, f) =>
-      createApiKey(prisma, { tenant_id: req(f, 'tenant'), department_ids: list(req(f, 'departments')), name: f.name }),
-    text: (k) =>
-      `API key ${k.id} (prefix ${k.prefix}) for departments ${k.department_ids.join(', ')}\n${secretNotice(k.api_key)}`,
+    run: (prisma, f) => createApiKey(prisma, { tenant_id: req(f, 'tenant'), department_ids: list(req(f, 'departments')), name: f.name }),
+    text: (k) => `API key ${k.id} (prefix ${k.prefix}) for departments ${k.department_ids.join(', ')}\n${secretNotice(k.api_key)}`,
   }),
   'key revoke': command({
     flags: { id: true },
@@ -98,8 +92,7 @@ export const commands: Record<string, Command> = {
     flags: { id: true },
     usage: 'key rotate --id KEY_ID',
     run: (prisma, f) => rotateApiKey(prisma, { id: req(f, 'id') }),
-    text: (k) =>
-      `API key ${k.id} (prefix ${k.prefix}) replaces ${k.replaces}, now revoked\n${secretNotice(k.api_key)}`,
+    text: (k) => `API key ${k.id} (prefix ${k.prefix}) replaces ${k.replaces}, now revoked\n${secretNotice(k.api_key)}`,
   }),
   'key list': command({
     flags: { tenant: true },

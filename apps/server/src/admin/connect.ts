@@ -12,7 +12,7 @@ export type AdminDatabase = { prisma: PrismaClient; close(): Promise<void> };
 export async function openAdminDatabase(config: Config, log: (message: string) => void): Promise<AdminDatabase> {
   let url = config.databaseUrl;
   // A no-op when the cluster was already running: the server that started it keeps it.
-  let stopEmbedded = async () => undefined as void;
+  let stopEmbedded = async (): Promise<void> => undefined;
   if (!url) {
     const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, log);
     url = embedded.url;

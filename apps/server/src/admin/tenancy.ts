@@ -2,9 +2,10 @@
 // pipeline of steps, employees, and API keys with their department grants. Used by the admin
 // CLI and by the server's demo seed. Admin work is rare, so this is plain Prisma ORM code,
 // every operation atomic on its own (or part of the caller's transaction).
-import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
-import { UUID_PATTERN, uuidv7, type IdGenerator } from '../ids.ts';
+
 import { generateApiKeySecret, type NewApiKeySecret } from '../auth/api-key-secret.ts';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import { type IdGenerator, UUID_PATTERN, uuidv7 } from '../ids.ts';
 
 export type Db = PrismaClient | Prisma.TransactionClient;
 type Tx = Prisma.TransactionClient;
@@ -57,7 +58,6 @@ async function atomically<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
   // Prisma's 5 s default can be too short for a seed on a busy 2-core machine.
   return db.$transaction(work, { maxWait: 10_000, timeout: 30_000 });
 }
-
 
 // Checked here rather than left to PostgreSQL, whose "invalid input syntax for type uuid"
 // names neither the flag nor the value.
@@ -160,13 +160,7 @@ export async function createEmployee(
 }
 
 // Grants are not checked here: callers have checked them, or copy them from an existing key.
-async function insertApiKey(
-  tx: Tx,
-  tenantId: string,
-  name: string | null,
-  departmentIds: string[],
-  deps: TenancyDeps,
-): Promise<NewApiKey> {
+async function insertApiKey(tx: Tx, tenantId: string, name: string | null, departmentIds: string[], deps: TenancyDeps): Promise<NewApiKey> {
   const { secret, prefix, hash } = deps.newApiKeySecret();
   const id = deps.newId();
   await tx.apiKey.create({
@@ -221,16 +215,20 @@ export async function rotateApiKey(db: Db, input: { id: string }, deps = default
     const old = rows[0];
     if (!old) {
       const exists = await tx.apiKey.findFirst({ where: { id }, select: { id: true } });
-      throw new TenancyError(
-        exists ? `API key ${id} is already revoked; create a new key instead` : `API key ${id} does not exist`,
-      );
+      throw new TenancyError(exists ? `API key ${id} is already revoked; create a new key instead` : `API key ${id} does not exist`);
     }
     const grants = await tx.apiKeyDepartment.findMany({
       where: { tenant_id: old.tenant_id, api_key_id: id },
       select: { department_id: true },
       orderBy: { department_id: 'asc' },
     });
-    const created = await insertApiKey(tx, old.tenant_id, old.name, grants.map((g) => g.department_id), deps);
+    const created = await insertApiKey(
+      tx,
+      old.tenant_id,
+      old.name,
+      grants.map((g) => g.department_id),
+      deps,
+    );
     return { id: created.id, api_key: created.api_key, prefix: created.prefix, replaces: id };
   });
 }
@@ -270,12 +268,18 @@ const DEMO_DEPARTMENTS = [
   {
     name: 'Sales',
     steps: ['Lead', 'Qualified', 'Proposal', 'Won'],
-    employees: [['Ada', 'Lovelace'], ['Alan', 'Turing']],
+    employees: [
+      ['Ada', 'Lovelace'],
+      ['Alan', 'Turing'],
+    ],
   },
   {
     name: 'Partnerships',
     steps: ['Prospect', 'Negotiation', 'Signed'],
-    employees: [['Grace', 'Hopper'], ['Katherine', 'Johnson']],
+    employees: [
+      ['Grace', 'Hopper'],
+      ['Katherine', 'Johnson'],
+    ],
   },
 ] as const;
 
@@ -303,11 +307,7 @@ export async function seedDemoTenant(db: Db, deps = defaultDeps): Promise<DemoTe
       }
       departments.push({ id: department.id, name: department.name, steps: department.steps, employees });
     }
-    const key = await createApiKey(
-      tx,
-      { tenant_id: tenant.id, department_ids: departments.map((d) => d.id), name: 'demo' },
-      deps,
-    );
+    const key = await createApiKey(tx, { tenant_id: tenant.id, department_ids: departments.map((d) => d.id), name: 'demo' }, deps);
     return { tenant_id: tenant.id, api_key: key.api_key, departments };
   });
 }

@@ -3,9 +3,9 @@
 // hashed or looked up (http/limits/failed-authentications.ts); lookups are cached both ways
 // (key-cache.ts), so neither random nor repeated wrong keys become database load.
 import type { RequestHandler } from 'express';
-import { UUID_PATTERN } from '../ids.ts';
 import { clientAddress } from '../http/limits/client-address.ts';
 import type { FailedAuthentications } from '../http/limits/failed-authentications.ts';
+import { UUID_PATTERN } from '../ids.ts';
 import { ApiProblem } from '../problems.ts';
 import { hashApiKeySecret } from './api-key-secret.ts';
 import { cachedFindGrant, type FindGrant } from './key-cache.ts';

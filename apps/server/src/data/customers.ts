@@ -1,15 +1,15 @@
 // Customers are tenant-wide: every department of the tenant sees the same ones. One SQL
 // statement per operation, the JSON built by PostgreSQL (api_customer_json).
 import type { Customer, CustomerCreate, CustomerPatch, operations } from '@deals/api-types';
-import { Prisma } from '../generated/prisma/client.ts';
+import type { Scope } from '../auth/scope.ts';
 import type { Sql } from '../db/sql.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+import { searchedPage } from './bounded-search.ts';
 import { customerColumnList, customerColumns, customerRecordColumns } from './customer-columns.ts';
 import { likePattern } from './deals-read.ts';
-import { idempotencyColumns, idempotencyCtes, idempotencyStore, type IdempotencyInput, type IdempotencyOutcome } from './idempotency.ts';
+import { type IdempotencyInput, type IdempotencyOutcome, idempotencyColumns, idempotencyCtes, idempotencyStore } from './idempotency.ts';
 import type { JsonText } from './json-text.ts';
-import { searchedPage } from './bounded-search.ts';
-import { cursorKeys, decodeCursor, pageBody, type Page, type PageRow } from './pagination.ts';
-import type { Scope } from '../auth/scope.ts';
+import { cursorKeys, decodeCursor, type Page, type PageRow, pageBody } from './pagination.ts';
 
 export async function findCustomer(sql: Sql, scope: Scope, customerId: string) {
   const rows = await sql.rows<{ json: JsonText<Customer>; version: number }>`
@@ -95,8 +95,18 @@ type SortKey = NonNullable<CustomerListQuery['sort']> extends `-${infer K}` | in
 // SQL, chosen by the key, never text from the request.
 type SortKeyReading = { column: Prisma.Sql; text: Prisma.Sql; cast: Prisma.Sql; valid: (k: string) => boolean };
 const sortKeys: Record<SortKey, SortKeyReading> = {
-  created_at: { column: Prisma.raw('c.created_at'), text: Prisma.raw('api_timestamp(c.created_at)'), cast: Prisma.raw('timestamptz'), valid: cursorKeys.timestamp },
-  updated_at: { column: Prisma.raw('c.updated_at'), text: Prisma.raw('api_timestamp(c.updated_at)'), cast: Prisma.raw('timestamptz'), valid: cursorKeys.timestamp },
+  created_at: {
+    column: Prisma.raw('c.created_at'),
+    text: Prisma.raw('api_timestamp(c.created_at)'),
+    cast: Prisma.raw('timestamptz'),
+    valid: cursorKeys.timestamp,
+  },
+  updated_at: {
+    column: Prisma.raw('c.updated_at'),
+    text: Prisma.raw('api_timestamp(c.updated_at)'),
+    cast: Prisma.raw('timestamptz'),
+    valid: cursorKeys.timestamp,
+  },
   last_name: { column: Prisma.raw('c.last_name'), text: Prisma.raw('c.last_name'), cast: Prisma.raw('text'), valid: cursorKeys.text },
 };
 

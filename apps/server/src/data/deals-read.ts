@@ -1,12 +1,12 @@
 // Reads of deals: one SQL statement each, the JSON built by PostgreSQL.
 import type { Deal, DealStepChange, DealTombstone, operations } from '@deals/api-types';
-import { Prisma } from '../generated/prisma/client.ts';
-import type { Sql } from '../db/sql.ts';
-import { ApiProblem } from '../problems.ts';
-import type { JsonText } from './json-text.ts';
-import { searchedPage } from './bounded-search.ts';
-import { cursorKeys, decodeCursor, pageBody, type Page, type PageRow } from './pagination.ts';
 import type { Scope } from '../auth/scope.ts';
+import type { Sql } from '../db/sql.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+import { ApiProblem } from '../problems.ts';
+import { searchedPage } from './bounded-search.ts';
+import type { JsonText } from './json-text.ts';
+import { cursorKeys, decodeCursor, type Page, type PageRow, pageBody } from './pagination.ts';
 
 /** The linked customers of deal `alias`, in link order, as the API shows them. */
 export const dealCustomersJson = (alias: string) => Prisma.sql`(
@@ -38,9 +38,24 @@ type SortKey = NonNullable<DealListQuery['sort']> extends `-${infer K}` | infer 
 // How each sort key of the contract is read, written into a cursor, and cast back.
 type SortKeyReading = { column: Prisma.Sql; text: (alias: string) => Prisma.Sql; cast: Prisma.Sql; valid: (k: string) => boolean };
 const sortKeys: Record<SortKey, SortKeyReading> = {
-  created_at: { column: Prisma.raw('created_at'), text: (a) => Prisma.raw(`api_timestamp(${a}.created_at)`), cast: Prisma.raw('timestamptz'), valid: cursorKeys.timestamp },
-  updated_at: { column: Prisma.raw('updated_at'), text: (a) => Prisma.raw(`api_timestamp(${a}.updated_at)`), cast: Prisma.raw('timestamptz'), valid: cursorKeys.timestamp },
-  volume: { column: Prisma.raw('volume'), text: (a) => Prisma.raw(`${a}.volume::text`), cast: Prisma.raw('bigint'), valid: cursorKeys.integer },
+  created_at: {
+    column: Prisma.raw('created_at'),
+    text: (a) => Prisma.raw(`api_timestamp(${a}.created_at)`),
+    cast: Prisma.raw('timestamptz'),
+    valid: cursorKeys.timestamp,
+  },
+  updated_at: {
+    column: Prisma.raw('updated_at'),
+    text: (a) => Prisma.raw(`api_timestamp(${a}.updated_at)`),
+    cast: Prisma.raw('timestamptz'),
+    valid: cursorKeys.timestamp,
+  },
+  volume: {
+    column: Prisma.raw('volume'),
+    text: (a) => Prisma.raw(`${a}.volume::text`),
+    cast: Prisma.raw('bigint'),
+    valid: cursorKeys.integer,
+  },
   name: { column: Prisma.raw('name'), text: (a) => Prisma.raw(`${a}.name`), cast: Prisma.raw('text'), valid: cursorKeys.text },
 };
 
@@ -64,7 +79,18 @@ export async function listDeals(sql: Sql, scope: Scope, query: DealListQuery): P
     }
   }
   // Everything that shapes the result set, in a fixed order (not the URL's).
-  const cursorScope = ['listDeals', t, d, sortParam, query.step_id, query.employee_id, query.customer_id, query.q, query.updated_since, includeDeleted];
+  const cursorScope = [
+    'listDeals',
+    t,
+    d,
+    sortParam,
+    query.step_id,
+    query.employee_id,
+    query.customer_id,
+    query.q,
+    query.updated_since,
+    includeDeleted,
+  ];
   const position = decodeCursor(query.cursor, cursorScope, key.valid);
 
   const where: Prisma.Sql[] = [Prisma.sql`d.tenant_id = ${t}::uuid`, Prisma.sql`d.department_id = ${d}::uuid`];
@@ -91,19 +117,20 @@ export async function listDeals(sql: Sql, scope: Scope, query: DealListQuery): P
   }
   const columns = Prisma.sql`${dealJson} AS json, ${key.text('d')} AS sort_key, d.id::text AS id, d.${key.column} AS k, d.id AS kid`;
   const order = Prisma.sql`ORDER BY d.${key.column} ${dir}, d.id ${dir}`;
-  const deals = query.q === undefined
-    ? Prisma.sql`SELECT ${columns} FROM deals d WHERE ${Prisma.join(where, ' AND ')} ${order} LIMIT ${limit + 1}`
-    : searchedPage(query.q, {
-        from: Prisma.sql`deals d`,
-        alias: Prisma.sql`d`,
-        where,
-        candidates: Prisma.sql`api_deal_search_candidates(${t}::uuid, ${d}::uuid, ${likePattern(query.q)})`,
-        match: Prisma.sql`d.name ILIKE ${likePattern(query.q)}`,
-        columns,
-        order,
-        dir,
-        limit,
-      });
+  const deals =
+    query.q === undefined
+      ? Prisma.sql`SELECT ${columns} FROM deals d WHERE ${Prisma.join(where, ' AND ')} ${order} LIMIT ${limit + 1}`
+      : searchedPage(query.q, {
+          from: Prisma.sql`deals d`,
+          alias: Prisma.sql`d`,
+          where,
+          candidates: Prisma.sql`api_deal_search_candidates(${t}::uuid, ${d}::uuid, ${likePattern(query.q)})`,
+          match: Prisma.sql`d.name ILIKE ${likePattern(query.q)}`,
+          columns,
+          order,
+          dir,
+          limit,
+        });
 
   let rows: PageRow<Deal | DealTombstone>[];
   if (!includeDeleted) {
@@ -144,9 +171,7 @@ export async function listDealStepChanges(
   const limit = query.limit ?? 25;
   const cursorScope = ['listDealStepChanges', t, d, dealId];
   const position = decodeCursor(query.cursor, cursorScope, cursorKeys.timestamp);
-  const after = position
-    ? Prisma.sql`AND (sc.changed_at, sc.id) > (${position.key}::timestamptz, ${position.id}::uuid)`
-    : Prisma.empty;
+  const after = position ? Prisma.sql`AND (sc.changed_at, sc.id) > (${position.key}::timestamptz, ${position.id}::uuid)` : Prisma.empty;
   const rows = await sql.rows<PageRow<DealStepChange> | { json: null; sort_key: null; id: null }>`
     SELECT c.json, c.sort_key, c.id
     FROM deals d
@@ -161,5 +186,9 @@ export async function listDealStepChanges(
     ) c ON true
     WHERE d.tenant_id = ${t}::uuid AND d.department_id = ${d}::uuid AND d.id = ${dealId}::uuid`;
   if (rows.length === 0) return undefined;
-  return pageBody(rows.filter((r): r is PageRow<DealStepChange> => r.json !== null), limit, cursorScope);
+  return pageBody(
+    rows.filter((r): r is PageRow<DealStepChange> => r.json !== null),
+    limit,
+    cursorScope,
+  );
 }

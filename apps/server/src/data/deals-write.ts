@@ -3,13 +3,13 @@
 // and the response JSON, built by PostgreSQL from the written rows. A failed check writes
 // nothing: every CTE's insert is conditioned on `allowed.ok`.
 import type { Deal, DealCreate, DealPatch } from '@deals/api-types';
-import { Prisma } from '../generated/prisma/client.ts';
-import type { Sql } from '../db/sql.ts';
-import type { JsonText } from './json-text.ts';
-import { dealCustomersJson, employeeName } from './deals-read.ts';
-import { customerColumnList, customerColumnValues, customerRecordColumns } from './customer-columns.ts';
-import { idempotencyColumns, idempotencyCtes, idempotencyStore, type IdempotencyInput, type IdempotencyOutcome } from './idempotency.ts';
 import type { Scope } from '../auth/scope.ts';
+import type { Sql } from '../db/sql.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+import { customerColumnList, customerColumnValues, customerRecordColumns } from './customer-columns.ts';
+import { dealCustomersJson, employeeName } from './deals-read.ts';
+import { type IdempotencyInput, type IdempotencyOutcome, idempotencyColumns, idempotencyCtes, idempotencyStore } from './idempotency.ts';
+import type { JsonText } from './json-text.ts';
 
 export type DealChecks = {
   found?: boolean;

@@ -11,8 +11,8 @@
 //   updates nothing, and the statement aborts itself, writing nothing; the caller then reads
 //   and replays the stored response.
 import { createHash } from 'node:crypto';
-import { Prisma } from '../generated/prisma/client.ts';
 import type { Sql } from '../db/sql.ts';
+import { Prisma } from '../generated/prisma/client.ts';
 
 export type IdempotencyInput = { key: string; requestHash: string };
 export type PriorResponse = { request_hash: string; status_code: number; response_body: string; response_headers: Record<string, string> };
@@ -26,7 +26,9 @@ export const IDEMPOTENCY_RACE = { sqlstate: 'DA001', reason: 'idempotency-race' 
 
 /** Same operation, department and body (whatever the key order) give the same hash. */
 export function requestHash(operation: string, departmentId: string, body: unknown): string {
-  return createHash('sha256').update(`${operation}\n${departmentId}\n${canonicalJson(body)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${operation}\n${departmentId}\n${canonicalJson(body)}`)
+    .digest('hex');
 }
 
 function canonicalJson(value: unknown): string {
@@ -96,11 +98,7 @@ export function idempotencyColumns(idem: IdempotencyInput | undefined): Prisma.S
       THEN api_abort(${IDEMPOTENCY_RACE.sqlstate}, ${IDEMPOTENCY_RACE.reason}) END AS race`;
 }
 
-export async function readPriorResponse(
-  sql: Sql,
-  tenantId: string,
-  key: string,
-): Promise<PriorResponse | undefined> {
+export async function readPriorResponse(sql: Sql, tenantId: string, key: string): Promise<PriorResponse | undefined> {
   const rows = await sql.rows<PriorResponse>`
     SELECT request_hash, status_code, response_body, response_headers
     FROM (SELECT * FROM idempotency_records WHERE tenant_id = ${tenantId}::uuid AND key = ${key} OFFSET 0) r

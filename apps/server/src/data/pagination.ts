@@ -22,7 +22,6 @@ export function encodeCursor(position: CursorPosition, scope: readonly unknown[]
   return Buffer.from(JSON.stringify({ k: position.key, i: position.id, f: fingerprint(scope) })).toString('base64url');
 }
 
-
 // What a cursor's sort key may look like, per kind of sort column: anything else was not
 // written by this server, and must not reach PostgreSQL as a cast.
 export const cursorKeys = {

@@ -1,9 +1,9 @@
 // The department's steps and employees: small, read-mostly lists.
 import type { operations } from '@deals/api-types';
+import type { Scope } from '../auth/scope.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import { ApiProblem } from '../problems.ts';
 import { cursorKeys, decodeCursor, page } from './pagination.ts';
-import type { Scope } from '../auth/scope.ts';
 
 const badCursor = () => new ApiProblem('malformed-request', 'The cursor is not a next_cursor of this query.');
 

@@ -40,6 +40,7 @@ export class LabellingPool extends pg.Pool {
   // pg-pool's own query() checks out through this method too.
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: ConnectCallback): void;
+  // biome-ignore lint/suspicious/noConfusingVoidType: pg.Pool's own signature, which this overrides
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
     if (!callback) {
       return super.connect().catch((error: unknown) => {

@@ -1,7 +1,7 @@
 // One pg pool per process, shared by Prisma (through @prisma/adapter-pg) and the raw SQL of
 // the data layer (db/sql.ts). Bounded waits everywhere: a request never hangs on the database.
 import { PrismaPg } from '@prisma/adapter-pg';
-import pg from 'pg';
+import type pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { LabellingPool } from './connection-failures.ts';
 import { preparedSql, type Sql } from './sql.ts';

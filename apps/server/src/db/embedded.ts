@@ -4,8 +4,8 @@
 // CLI while the server runs) it is reused, not started twice.
 import { existsSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 
 const USER = 'postgres';

@@ -30,7 +30,10 @@ export type Migration = { name: string; sql: string; checksum: string; transacti
 
 export async function readMigrations(dir = migrationsDir): Promise<Migration[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const sql = await readFile(join(dir, name, 'migration.sql'), 'utf8');
@@ -145,12 +148,14 @@ async function applyOutsideTransaction(client: pg.PoolClient, m: Migration): Pro
  * is not ready for this code. A database without the history table has applied none.
  */
 export async function pendingMigrations(pool: pg.Pool, onDisk: readonly Migration[]): Promise<string[]> {
-  const { rows } = await pool.query<{ migration_name: string }>(
-    'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
-  ).catch((error: { code?: string }) => {
-    if (error.code === '42P01') return { rows: [] }; // undefined_table: nothing applied yet
-    throw error;
-  });
+  const { rows } = await pool
+    .query<{ migration_name: string }>(
+      'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+    )
+    .catch((error: { code?: string }) => {
+      if (error.code === '42P01') return { rows: [] }; // undefined_table: nothing applied yet
+      throw error;
+    });
   const applied = new Set(rows.map((r) => r.migration_name));
   return onDisk.map((m) => m.name).filter((name) => !applied.has(name));
 }

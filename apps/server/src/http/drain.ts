@@ -5,9 +5,8 @@
 // - in-flight and later responses get `Connection: close`, so clients stop reusing sockets;
 // - the listener stops accepting (net.Server#close, which closes no connection itself);
 // - only connections with no request in progress, idle for a while, are destroyed.
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
-import type { ServerResponse } from 'node:http';
 
 const IDLE_BEFORE_CLOSE_MS = 1000;
 

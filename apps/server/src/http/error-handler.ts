@@ -13,7 +13,20 @@ import { isValidatorError, translateValidatorError } from './validator.ts';
 // 53400 configuration limit) and of statement_timeout (57014); class 08, connection exception,
 // which db/connection-failures.ts also gives to pg's own uncoded failures (pool checkout 08001,
 // a connection lost under a statement 08006).
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '53400', '57014']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '53400',
+  '57014',
+]);
 const CONNECTION_EXCEPTION = /^08[0-9A-Z]{3}$/;
 // Prisma's pg adapter reports lost connections as error kinds without a code.
 const UNAVAILABLE_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
@@ -43,7 +56,10 @@ function databaseProblem(error: unknown): ApiProblem | undefined {
         headers: { 'Retry-After': '1' },
       });
     }
-    if (codes.some((c) => DATA_EXCEPTION.test(c))) return new ApiProblem('validation-error', 'PostgreSQL rejected a value of the request.', { errors: { body: ['A value of the request is out of range or malformed.'] } });
+    if (codes.some((c) => DATA_EXCEPTION.test(c)))
+      return new ApiProblem('validation-error', 'PostgreSQL rejected a value of the request.', {
+        errors: { body: ['A value of the request is out of range or malformed.'] },
+      });
   }
   return undefined;
 }
@@ -51,7 +67,8 @@ function databaseProblem(error: unknown): ApiProblem | undefined {
 function bodyParserProblem(error: unknown): ApiProblem | undefined {
   const { type, status, expose } = error as { type?: unknown; status?: unknown; expose?: unknown };
   if (type === 'entity.too.large') return new ApiProblem('payload-too-large', `The request body exceeds ${BODY_LIMIT_BYTES} bytes.`);
-  if (type === 'request.aborted' || type === 'request.size.invalid') return new ApiProblem('malformed-request', 'The request body was incomplete.');
+  if (type === 'request.aborted' || type === 'request.size.invalid')
+    return new ApiProblem('malformed-request', 'The request body was incomplete.');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new ApiProblem('unsupported-media-type', 'Send the request body as uncompressed UTF-8 application/json.');
   }
@@ -65,7 +82,11 @@ function bodyParserProblem(error: unknown): ApiProblem | undefined {
 export function toProblem(error: unknown): ApiProblem {
   if (error instanceof ApiProblem) return error;
   if (isValidatorError(error)) return translateValidatorError(error);
-  return bodyParserProblem(error) ?? databaseProblem(error) ?? new ApiProblem('internal-error', 'An unexpected error occurred; it has been logged.');
+  return (
+    bodyParserProblem(error) ??
+    databaseProblem(error) ??
+    new ApiProblem('internal-error', 'An unexpected error occurred; it has been logged.')
+  );
 }
 
 export function errorHandler(log: Logger): ErrorRequestHandler {

@@ -3,7 +3,7 @@
 // 4xx here: non-JSON media types (415), oversize bodies (413), invalid UTF-8 or JSON,
 // duplicate keys and absurd nesting (400), NUL characters and lone surrogates (422).
 import express, { type RequestHandler } from 'express';
-import { addFieldError, ApiProblem, fieldErrors, validationProblem, type FieldErrors } from '../problems.ts';
+import { ApiProblem, addFieldError, type FieldErrors, fieldErrors, validationProblem } from '../problems.ts';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 const MAX_DEPTH = 32;
@@ -118,7 +118,7 @@ function collectBadStrings(value: unknown, path: (string | number)[], errors: Fi
       addFieldError(errors, field, `The ${field} field ${message}`);
     }
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => collectBadStrings(v, [...path, i], errors));
+    for (const [i, v] of value.entries()) collectBadStrings(v, [...path, i], errors);
   } else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) collectBadStrings(v, [...path, k], errors);
   }

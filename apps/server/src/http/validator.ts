@@ -2,10 +2,11 @@
 // and body against openapi/deals.yaml (no body coercion, unknown query parameters rejected),
 // and in tests every response too. Its errors are translated here, in one place, into the
 // API's problems: 422 with the reference system's `errors` map for invalid data.
-import * as OpenApiValidator from 'express-openapi-validator';
+
 import type { RequestHandler } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import { ApiProblem, addFieldError, fieldErrors, notFound, validationProblem } from '../problems.ts';
 import { BODY_LIMIT_BYTES } from './json-body.ts';
-import { addFieldError, ApiProblem, fieldErrors, notFound, validationProblem } from '../problems.ts';
 
 export function contractValidator(apiSpec: object, validateResponses: boolean): RequestHandler[] {
   return OpenApiValidator.middleware({

@@ -3,19 +3,17 @@
 // does not declare.
 import type { OperationId, operations } from '@deals/api-types';
 import type { Logger } from 'pino';
-import type { IdGenerator } from '../ids.ts';
-import type { Sql } from '../db/sql.ts';
-import type { JsonText } from '../data/json-text.ts';
-import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { Scope } from '../auth/scope.ts';
+import type { JsonText } from '../data/json-text.ts';
+import type { Sql } from '../db/sql.ts';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { IdGenerator } from '../ids.ts';
 
 type Operation<K extends OperationId> = operations[K];
 
 type PathOf<K extends OperationId> = Operation<K>['parameters'] extends { path: infer P } ? P : never;
 type QueryOf<K extends OperationId> = NonNullable<Operation<K>['parameters']['query']>;
-type BodyOf<K extends OperationId> = Operation<K> extends { requestBody: { content: { 'application/json': infer B } } }
-  ? B
-  : undefined;
+type BodyOf<K extends OperationId> = Operation<K> extends { requestBody: { content: { 'application/json': infer B } } } ? B : undefined;
 
 export type OperationDeps = {
   /** Raw SQL, one statement per request (the data layer's functions take it). */
@@ -58,16 +56,18 @@ type MiddlewareHeader = 'X-Request-Id';
  * headerObject` in its src/transform/response-object.ts); Idempotent-Replayed, for one, is
  * sent only on a replay.
  */
-export type ResponseHeaders<K extends OperationId, S> = Declared<K, S> extends { headers: infer H }
-  ? { [N in keyof H as string extends N ? never : N extends MiddlewareHeader ? never : N]?: H[N] }
-  : Record<never, never>;
+export type ResponseHeaders<K extends OperationId, S> =
+  Declared<K, S> extends { headers: infer H }
+    ? { [N in keyof H as string extends N ? never : N extends MiddlewareHeader ? never : N]?: H[N] }
+    : Record<never, never>;
 
 /** The schema of K's JSON body for response S (never when S has no body, as 204). */
-export type ResponseSchema<K extends OperationId, S> = Declared<K, S> extends {
-  content: { 'application/json': infer T };
-}
-  ? T
-  : never;
+export type ResponseSchema<K extends OperationId, S> =
+  Declared<K, S> extends {
+    content: { 'application/json': infer T };
+  }
+    ? T
+    : never;
 
 /**
  * A body is a value of the declared schema, serialised on the way out, or JSON text that the

@@ -2,17 +2,17 @@
 // replay a stored response, 422 for the key reused with another body, 409 while the first
 // request with the key is still running.
 import type { OperationId } from '@deals/api-types';
-import type { Sql } from '../db/sql.ts';
+import type { Scope } from '../auth/scope.ts';
 import {
   IDEMPOTENCY_RACE,
-  readPriorResponse,
-  requestHash,
   type IdempotencyInput,
   type IdempotencyOutcome,
   type PriorResponse,
+  readPriorResponse,
+  requestHash,
 } from '../data/idempotency.ts';
 import type { JsonText } from '../data/json-text.ts';
-import type { Scope } from '../auth/scope.ts';
+import type { Sql } from '../db/sql.ts';
 import { ApiProblem, validationProblem } from '../problems.ts';
 import type { ResponseHeaders, ResponseSchema, SuccessStatus } from './context.ts';
 

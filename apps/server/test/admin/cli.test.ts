@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createDatabase, type Database } from '../../src/db/database.ts';
 import { createDepartment, createTenant } from '../../src/admin/tenancy.ts';
+import { createDatabase, type Database } from '../../src/db/database.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { runCli, runCliJson } from './run-cli.ts';
 
@@ -51,7 +51,14 @@ describe('admin CLI', () => {
 
   it('department create stores the steps at positions 1..n in the given order', async () => {
     sales = await runCliJson(testDb.url, [
-      'department', 'create', '--tenant', tenantId, '--name', 'Sales', '--steps', 'Lead, Qualified,Won',
+      'department',
+      'create',
+      '--tenant',
+      tenantId,
+      '--name',
+      'Sales',
+      '--steps',
+      'Lead, Qualified,Won',
     ]);
     expect(sales).toEqual({
       id: expect.stringMatching(UUID_V7),
@@ -75,8 +82,18 @@ describe('admin CLI', () => {
 
   it('employee create links the employee to every given department', async () => {
     const employee = await runCliJson(testDb.url, [
-      'employee', 'create', '--tenant', tenantId, '--departments', `${sales.id},${support.id}`,
-      '--first-name', 'Ada', '--last-name', 'Lovelace', '--email', 'ada@acme.example',
+      'employee',
+      'create',
+      '--tenant',
+      tenantId,
+      '--departments',
+      `${sales.id},${support.id}`,
+      '--first-name',
+      'Ada',
+      '--last-name',
+      'Lovelace',
+      '--email',
+      'ada@acme.example',
     ]);
     expect(employee).toEqual({
       id: expect.stringMatching(UUID_V7),
@@ -86,9 +103,7 @@ describe('admin CLI', () => {
       email: 'ada@acme.example',
       department_ids: [sales.id, support.id],
     });
-    const links = await rows('SELECT department_id FROM department_employees WHERE employee_id = $1 ORDER BY 1', [
-      employee.id,
-    ]);
+    const links = await rows('SELECT department_id FROM department_employees WHERE employee_id = $1 ORDER BY 1', [employee.id]);
     expect(links.map((l) => l.department_id)).toEqual([sales.id, support.id].sort());
   });
 
@@ -97,10 +112,16 @@ describe('admin CLI', () => {
     let rotatedId: string;
 
     it('key create shows the secret once and stores only its SHA-256 and prefix', async () => {
-      const key = await runCliJson<{ id: string; api_key: string; prefix: string; department_ids: string[] }>(
-        testDb.url,
-        ['key', 'create', '--tenant', tenantId, '--departments', `${sales.id},${support.id}`, '--name', 'zapier'],
-      );
+      const key = await runCliJson<{ id: string; api_key: string; prefix: string; department_ids: string[] }>(testDb.url, [
+        'key',
+        'create',
+        '--tenant',
+        tenantId,
+        '--departments',
+        `${sales.id},${support.id}`,
+        '--name',
+        'zapier',
+      ]);
       expect(key).toEqual({
         id: expect.stringMatching(UUID_V7),
         api_key: expect.stringMatching(/^dk_/),
@@ -109,10 +130,7 @@ describe('admin CLI', () => {
       });
       expect(key.api_key.startsWith(`${key.prefix}_`)).toBe(true);
       keyId = key.id;
-      const [stored] = await rows(
-        'SELECT tenant_id, name, prefix, secret_hash, revoked_at FROM api_keys WHERE id = $1',
-        [keyId],
-      );
+      const [stored] = await rows('SELECT tenant_id, name, prefix, secret_hash, revoked_at FROM api_keys WHERE id = $1', [keyId]);
       expect(stored).toEqual({
         tenant_id: tenantId,
         name: 'zapier',
@@ -126,7 +144,10 @@ describe('admin CLI', () => {
 
     it('key rotate makes a key with the same tenant, name and grants and revokes the old one', async () => {
       const rotated = await runCliJson<{ id: string; api_key: string; prefix: string; replaces: string }>(testDb.url, [
-        'key', 'rotate', '--id', keyId,
+        'key',
+        'rotate',
+        '--id',
+        keyId,
       ]);
       expect(rotated).toEqual({
         id: expect.stringMatching(UUID_V7),
@@ -166,7 +187,10 @@ describe('admin CLI', () => {
 
     it('key list shows prefixes, names, grants and times, never a secret or a hash', async () => {
       const listing = await runCliJson<{ tenant_id: string; keys: Array<Record<string, unknown>> }>(testDb.url, [
-        'key', 'list', '--tenant', tenantId,
+        'key',
+        'list',
+        '--tenant',
+        tenantId,
       ]);
       const grants = [sales.id, support.id].sort();
       const listed = (id: string) => ({
@@ -188,7 +212,13 @@ describe('admin CLI', () => {
                               (SELECT count(*) FROM api_key_departments) AS grants`;
       const before = await rows(keyRows);
       const result = await runCli(testDb.url, [
-        'key', 'create', '--tenant', tenantId, '--departments', `${sales.id},${foreign.id}`, '--json',
+        'key',
+        'create',
+        '--tenant',
+        tenantId,
+        '--departments',
+        `${sales.id},${foreign.id}`,
+        '--json',
       ]);
       expect(result).toEqual({
         code: 1,

@@ -1,8 +1,5 @@
 // The tenancy domain functions in-process: the rejections and races the CLI tests leave out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, type Database } from '../../src/db/database.ts';
-import { uuidv7 } from '../../src/ids.ts';
-import { generateApiKeySecret, hashApiKeySecret } from '../../src/auth/api-key-secret.ts';
 import {
   createApiKey,
   createDepartment,
@@ -12,9 +9,12 @@ import {
   revokeApiKey,
   rotateApiKey,
   seedDemoTenant,
-  TenancyError,
   type TenancyDeps,
+  TenancyError,
 } from '../../src/admin/tenancy.ts';
+import { generateApiKeySecret, hashApiKeySecret } from '../../src/auth/api-key-secret.ts';
+import { createDatabase, type Database } from '../../src/db/database.ts';
+import { uuidv7 } from '../../src/ids.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 let testDb: TestDatabase;
@@ -63,15 +63,9 @@ describe('tenancy', () => {
       [() => createDepartment(db.prisma, { ...department, steps: [] }), 'a department needs at least one step'],
       [() => createDepartment(db.prisma, { ...department, steps: ['Lead', ''] }), 'step name must not be empty'],
       [() => createDepartment(db.prisma, { ...department, steps: ['Lead', 'Lead'] }), 'step names must be unique'],
-      [
-        () => createDepartment(db.prisma, { ...department, tenant_id: unknownTenant }),
-        `tenant ${unknownTenant} does not exist`,
-      ],
+      [() => createDepartment(db.prisma, { ...department, tenant_id: unknownTenant }), `tenant ${unknownTenant} does not exist`],
       [() => createEmployee(db.prisma, { ...employee, department_ids: [departmentId, foreign.id] }), notOurs],
-      [
-        () => createEmployee(db.prisma, { ...employee, email: 'not-mail' }),
-        'email "not-mail" is not an email address',
-      ],
+      [() => createEmployee(db.prisma, { ...employee, email: 'not-mail' }), 'email "not-mail" is not an email address'],
       [() => createApiKey(db.prisma, { ...key, department_ids: [] }), 'at least one department id is required'],
       [() => createApiKey(db.prisma, { ...key, department_ids: [foreign.id] }), notOurs],
       [() => revokeApiKey(db.prisma, { id: unknownTenant }), `API key ${unknownTenant} does not exist`],
@@ -105,15 +99,10 @@ describe('tenancy', () => {
 
   it('of two rotations of one key, exactly one succeeds; a revoked key cannot be rotated', async () => {
     const key = await createApiKey(db.prisma, { tenant_id: tenantId, department_ids: [departmentId], name: 'ci' });
-    const results = await Promise.allSettled([
-      rotateApiKey(db.prisma, { id: key.id }),
-      rotateApiKey(db.prisma, { id: key.id }),
-    ]);
+    const results = await Promise.allSettled([rotateApiKey(db.prisma, { id: key.id }), rotateApiKey(db.prisma, { id: key.id })]);
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     const rejected = results.find((r) => r.status === 'rejected');
-    expect(rejected?.reason).toEqual(
-      new TenancyError(`API key ${key.id} is already revoked; create a new key instead`),
-    );
+    expect(rejected?.reason).toEqual(new TenancyError(`API key ${key.id} is already revoked; create a new key instead`));
     const listed = await listApiKeys(db.prisma, { tenant_id: tenantId });
     expect(listed.filter((k) => k.name === 'ci').map((k) => k.revoked_at === null)).toEqual([false, true]);
   });

@@ -14,8 +14,10 @@ import {
 } from './customer-api.ts';
 
 const t = useWorld();
-const api = customerApi(() => t.server, () => t.world);
-
+const api = customerApi(
+  () => t.server,
+  () => t.world,
+);
 
 // Every writable attribute, from the contract's own `full` example and more.
 const fullCustomer = {
@@ -68,7 +70,13 @@ describe('createCustomer', () => {
       expect(reply.headers.get('etag')).toBe('"1"');
 
       const row = await api.customerRow(customer.id);
-      expect(row).toMatchObject({ ...fullCustomer, tenant_id: t.world.tenant.tenant_id, version: 1, created_at: customer.created_at, updated_at: customer.updated_at });
+      expect(row).toMatchObject({
+        ...fullCustomer,
+        tenant_id: t.world.tenant.tenant_id,
+        version: 1,
+        created_at: customer.created_at,
+        updated_at: customer.updated_at,
+      });
 
       // What Location names is what was answered.
       const read = await api.call('GET', reply.headers.get('location')!.slice(basePath.length));
@@ -88,7 +96,14 @@ describe('createCustomer', () => {
     });
 
     it('accepts explicit nulls and strings at their maximum length', async () => {
-      const body = { last_name: 'L'.repeat(255), first_name: null, title: 'T'.repeat(50), website: `https://${'w'.repeat(2040)}`, note: 'n'.repeat(10_000), email: null };
+      const body = {
+        last_name: 'L'.repeat(255),
+        first_name: null,
+        title: 'T'.repeat(50),
+        website: `https://${'w'.repeat(2040)}`,
+        note: 'n'.repeat(10_000),
+        email: null,
+      };
       const reply = await post(body);
       expect(reply.status, reply.text).toBe(201);
       expect(reply.json).toMatchObject(body);
@@ -151,7 +166,10 @@ describe('createCustomer', () => {
       const holder = await t.server.db.pool.connect();
       try {
         await holder.query('BEGIN');
-        await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2::text, 0))", [t.world.tenant.tenant_id, key]);
+        await holder.query("SELECT pg_advisory_xact_lock(hashtextextended($1::text || ':' || $2::text, 0))", [
+          t.world.tenant.tenant_id,
+          key,
+        ]);
         const before = await api.customerCount();
         const busy = await post(body, { 'Idempotency-Key': key });
         expectProblem(busy, 409, '/customers');
@@ -176,7 +194,10 @@ describe('createCustomer', () => {
   describe('415', () => {
     it('refuses a body that is not application/json; nothing written', async () => {
       const before = await api.customerCount();
-      const reply = await api.call('POST', '/customers', { rawBody: 'last_name=Doe', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+      const reply = await api.call('POST', '/customers', {
+        rawBody: 'last_name=Doe',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      });
       expectProblem(reply, 415, '/customers');
       expect(await api.customerCount()).toBe(before);
     });
@@ -191,13 +212,26 @@ describe('createCustomer', () => {
       ['a field the contract does not know', { last_name: 'Doe', nickname: 'JD' }, ['nickname']],
       [
         'server-managed fields',
-        { last_name: 'Doe', id: '019cbd8b-dd89-7267-b306-ee2b7796de53', tenant_id: '019c19a9-2f6e-7c3a-8d41-5b0e2a9c7f10', created_at: '2026-03-05T10:29:46.000000Z' },
+        {
+          last_name: 'Doe',
+          id: '019cbd8b-dd89-7267-b306-ee2b7796de53',
+          tenant_id: '019c19a9-2f6e-7c3a-8d41-5b0e2a9c7f10',
+          created_at: '2026-03-05T10:29:46.000000Z',
+        },
         ['id', 'tenant_id', 'created_at'],
       ],
       ['an updated_at', { last_name: 'Doe', updated_at: '2026-03-05T10:29:46.000000Z' }, ['updated_at']],
       [
         'strings over their maximum length',
-        { last_name: 'L'.repeat(256), title: 'T'.repeat(51), phone_1: '1'.repeat(51), postcode: '1'.repeat(21), website: 'w'.repeat(2049), note: 'n'.repeat(10_001), email: `${'e'.repeat(320)}@x.de` },
+        {
+          last_name: 'L'.repeat(256),
+          title: 'T'.repeat(51),
+          phone_1: '1'.repeat(51),
+          postcode: '1'.repeat(21),
+          website: 'w'.repeat(2049),
+          note: 'n'.repeat(10_001),
+          email: `${'e'.repeat(320)}@x.de`,
+        },
         ['last_name', 'title', 'phone_1', 'postcode', 'website', 'note', 'email'],
       ],
       ['an email that is not an address', { last_name: 'Doe', email: 'john at doe' }, ['email']],
@@ -209,7 +243,11 @@ describe('createCustomer', () => {
       ['a birthday in the year 0000', { last_name: 'Doe', birthday: '0000-01-01' }, ['birthday']],
       ['a NUL character in a string', { last_name: 'Doe', first_name: 'Jo\u0000hn' }, ['first_name']],
       ['a NUL character in the last name', { last_name: '\u0000' }, ['last_name']],
-      ['several invalid fields at once', { first_name: 'x'.repeat(256), email: 'nope', birthday: '1980-02-30' }, ['last_name', 'first_name', 'email', 'birthday']],
+      [
+        'several invalid fields at once',
+        { first_name: 'x'.repeat(256), email: 'nope', birthday: '1980-02-30' },
+        ['last_name', 'first_name', 'email', 'birthday'],
+      ],
     ];
 
     it.each(invalid)('%s: errors keyed by field, nothing written', async (_case, body, fields) => {

@@ -12,9 +12,8 @@ export const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-
 export const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 /** The attributes of the contract's Customer, in the contract's order. */
-export const customerAttributes: string[] = (
-  contract as unknown as { components: { schemas: { Customer: { required: string[] } } } }
-).components.schemas.Customer.required;
+export const customerAttributes: string[] = (contract as unknown as { components: { schemas: { Customer: { required: string[] } } } })
+  .components.schemas.Customer.required;
 
 /** Attributes a client may write: the Customer's, less the server-managed ones. */
 export const writableAttributes = customerAttributes.filter((a) => !['id', 'tenant_id', 'created_at', 'updated_at'].includes(a));

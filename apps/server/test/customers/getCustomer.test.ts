@@ -5,8 +5,10 @@ import { useWorld } from '../support/world.ts';
 import { customerApi, customerAttributes, expectProblem } from './customer-api.ts';
 
 const t = useWorld();
-const api = customerApi(() => t.server, () => t.world);
-
+const api = customerApi(
+  () => t.server,
+  () => t.world,
+);
 
 describe('getCustomer', () => {
   describe('200', () => {

@@ -4,7 +4,10 @@ import { useWorld } from '../support/world.ts';
 import { customerApi, customerAttributes, expectFieldErrors, expectProblem, type Reply } from './customer-api.ts';
 
 const t = useWorld();
-const api = customerApi(() => t.server, () => t.world);
+const api = customerApi(
+  () => t.server,
+  () => t.world,
+);
 
 type Customer = Record<string, string | null> & { id: string };
 
@@ -38,7 +41,11 @@ async function get(query: string): Promise<Reply> {
 }
 
 /** Follows next_cursor from the first page to the last; `between` runs after each page. */
-async function walk(query: string, limit: number, between?: (page: number) => Promise<void>): Promise<{ pages: Customer[][]; all: Customer[] }> {
+async function walk(
+  query: string,
+  limit: number,
+  between?: (page: number) => Promise<void>,
+): Promise<{ pages: Customer[][]; all: Customer[] }> {
   const pages: Customer[][] = [];
   let cursor: string | null = null;
   do {

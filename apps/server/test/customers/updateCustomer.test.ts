@@ -5,8 +5,10 @@ import { useWorld } from '../support/world.ts';
 import { customerApi, customerAttributes, expectFieldErrors, expectProblem, TIMESTAMP } from './customer-api.ts';
 
 const t = useWorld();
-const api = customerApi(() => t.server, () => t.world);
-
+const api = customerApi(
+  () => t.server,
+  () => t.world,
+);
 
 const original = {
   last_name: 'Doe',
@@ -20,8 +22,7 @@ const original = {
   note: 'Prefers email.',
 };
 
-const patch = (id: string, body: unknown, headers: Record<string, string> = {}) =>
-  api.call('PATCH', `/customers/${id}`, { body, headers });
+const patch = (id: string, body: unknown, headers: Record<string, string> = {}) => api.call('PATCH', `/customers/${id}`, { body, headers });
 
 describe('updateCustomer', () => {
   describe('200', () => {
@@ -44,15 +45,35 @@ describe('updateCustomer', () => {
       expect(reply.json.updated_at > created.updated_at).toBe(true);
       expect(reply.json.created_at).toBe(created.created_at);
       const row = await api.customerRow(created.id);
-      expect(row).toMatchObject({ ...original, phone_2: '+49 170 7654321', phone_2_label: 'Mobile', city: 'Berlin', version: 2, updated_at: reply.json.updated_at });
+      expect(row).toMatchObject({
+        ...original,
+        phone_2: '+49 170 7654321',
+        phone_2_label: 'Mobile',
+        city: 'Berlin',
+        version: 2,
+        updated_at: reply.json.updated_at,
+      });
     });
 
     it('clears optional fields sent as null', async () => {
       const created = await api.create(original);
       const reply = await patch(created.id, { website: null, birthday: null, first_name: null, note: null });
       expect(reply.status, reply.text).toBe(200);
-      expect(reply.json).toMatchObject({ website: null, birthday: null, first_name: null, note: null, last_name: 'Doe', company: 'Doe Industries' });
-      expect(await api.customerRow(created.id)).toMatchObject({ website: null, birthday: null, first_name: null, note: null, last_name: 'Doe' });
+      expect(reply.json).toMatchObject({
+        website: null,
+        birthday: null,
+        first_name: null,
+        note: null,
+        last_name: 'Doe',
+        company: 'Doe Industries',
+      });
+      expect(await api.customerRow(created.id)).toMatchObject({
+        website: null,
+        birthday: null,
+        first_name: null,
+        note: null,
+        last_name: 'Doe',
+      });
     });
 
     it('changes the ETag with every change', async () => {
@@ -131,7 +152,11 @@ describe('updateCustomer', () => {
       ['an empty last_name', { last_name: '' }, ['last_name']],
       ['no field at all', {}, ['body']],
       ['a field the contract does not know', { nickname: 'JD' }, ['nickname']],
-      ['server-managed fields', { id: uuidv7(), tenant_id: uuidv7(), updated_at: '2026-03-05T10:29:46.000000Z' }, ['id', 'tenant_id', 'updated_at']],
+      [
+        'server-managed fields',
+        { id: uuidv7(), tenant_id: uuidv7(), updated_at: '2026-03-05T10:29:46.000000Z' },
+        ['id', 'tenant_id', 'updated_at'],
+      ],
       ['a string over its maximum length', { company: 'c'.repeat(256) }, ['company']],
       ['a birthday that does not exist', { birthday: '1981-02-29' }, ['birthday']],
       ['a birthday in the year 0000, which PostgreSQL cannot store', { birthday: '0000-12-31' }, ['birthday']],

@@ -56,7 +56,9 @@ describe('LabellingPool', () => {
     try {
       const sleeping = failure(pool.query('SELECT pg_sleep(30)'));
       for (;;) {
-        const { rows } = await observer.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'labelling-pool-test' AND query LIKE 'SELECT pg_sleep%'`);
+        const { rows } = await observer.query(
+          `SELECT 1 FROM pg_stat_activity WHERE application_name = 'labelling-pool-test' AND query LIKE 'SELECT pg_sleep%'`,
+        );
         if (rows.length) break;
       }
       await proxy.cut();

@@ -7,8 +7,7 @@ import { useWorld } from '../support/world.ts';
 
 const t = useWorld();
 
-const count = async (table: string) =>
-  Number((await t.server.db.pool.query(`SELECT count(*) FROM ${table}`)).rows[0].count);
+const count = async (table: string) => Number((await t.server.db.pool.query(`SELECT count(*) FROM ${table}`)).rows[0].count);
 
 describe('createDeal', () => {
   describe('201', () => {
@@ -18,8 +17,17 @@ describe('createDeal', () => {
       const deal = reply.json;
       // The reference response's field set, in its order.
       expect(Object.keys(deal)).toEqual([
-        'id', 'name', 'volume', 'employee_id', 'employee_name', 'step_id', 'department_id', 'note',
-        'created_at', 'updated_at', 'customers',
+        'id',
+        'name',
+        'volume',
+        'employee_id',
+        'employee_name',
+        'step_id',
+        'department_id',
+        'note',
+        'created_at',
+        'updated_at',
+        'customers',
       ]);
       expect(deal).toMatchObject({
         name: 'Example Dealname',
@@ -33,7 +41,10 @@ describe('createDeal', () => {
       expect(deal.id).toMatch(UUID_V7);
       expect(deal.created_at).toMatch(TIMESTAMP);
       expect(deal.updated_at).toBe(deal.created_at);
-      expect(deal.customers.map((c: any) => [c.first_name, c.last_name])).toEqual([['John', 'Doe'], ['Jane', 'Doe']]);
+      expect(deal.customers.map((c: any) => [c.first_name, c.last_name])).toEqual([
+        ['John', 'Doe'],
+        ['Jane', 'Doe'],
+      ]);
       for (const c of deal.customers) {
         expect(c.id).toMatch(UUID_V7);
         expect(c).toMatchObject({ company: null, website: null, title: null, tenant_id: t.world.tenant.tenant_id });
@@ -51,7 +62,9 @@ describe('createDeal', () => {
         { name: 'Example Dealname', volume: 15000, tenant_id: t.world.tenant.tenant_id, first_name: 'John', position: 1 },
         { name: 'Example Dealname', volume: 15000, tenant_id: t.world.tenant.tenant_id, first_name: 'Jane', position: 2 },
       ]);
-      const changes = await t.server.db.pool.query('SELECT from_step_id, to_step_id::text FROM deal_step_changes WHERE deal_id = $1', [deal.id]);
+      const changes = await t.server.db.pool.query('SELECT from_step_id, to_step_id::text FROM deal_step_changes WHERE deal_id = $1', [
+        deal.id,
+      ]);
       expect(changes.rows).toEqual([{ from_step_id: null, to_step_id: t.world.department.steps[0]!.id }]);
     });
 
@@ -61,7 +74,13 @@ describe('createDeal', () => {
       const employee = t.world.department.employees[0]!;
       const step = t.world.department.steps[2]!;
       const reply = await t.call('POST', '/deals', {
-        body: { name: 'Renewal', customers: [{ last_name: 'New' }], customer_ids: [jane.id, john.id], employee_id: employee.id, step_id: step.id },
+        body: {
+          name: 'Renewal',
+          customers: [{ last_name: 'New' }],
+          customer_ids: [jane.id, john.id],
+          employee_id: employee.id,
+          step_id: step.id,
+        },
       });
       expect(reply.status).toBe(201);
       expect(reply.json.customers.map((c: any) => c.last_name + (c.first_name ?? ''))).toEqual(['New', 'DoeJane', 'DoeJohn']);
@@ -169,7 +188,11 @@ describe('createDeal', () => {
       ['a NUL byte', { name: 'a\u0000b' }, 'name'],
       ['a lone surrogate', { name: 'a\ud800b' }, 'name'],
       ['a malformed employee_id', { name: 'X', employee_id: 'nope' }, 'employee_id'],
-      ['duplicate customer_ids', { name: 'X', customer_ids: ['019cbd8b-dd90-7119-b13e-f99dc519c4ad', '019cbd8b-dd90-7119-b13e-f99dc519c4ad'] }, 'customer_ids'],
+      [
+        'duplicate customer_ids',
+        { name: 'X', customer_ids: ['019cbd8b-dd90-7119-b13e-f99dc519c4ad', '019cbd8b-dd90-7119-b13e-f99dc519c4ad'] },
+        'customer_ids',
+      ],
       ['51 customers', { name: 'X', customers: Array.from({ length: 51 }, () => ({ last_name: 'A' })) }, 'customers'],
       ['an invalid birthday', { name: 'X', customers: [{ last_name: 'A', birthday: '1980-02-30' }] }, 'customers.0.birthday'],
     ])('%s', async (_label, body, field) => {
@@ -213,18 +236,27 @@ describe('createDeal', () => {
 
   describe('400, 413, 415', () => {
     it('400 for malformed JSON', async () => {
-      const problem = expectProblem(await t.call('POST', '/deals', { rawBody: '{"name": ', headers: { 'Content-Type': 'application/json' } }), 400);
+      const problem = expectProblem(
+        await t.call('POST', '/deals', { rawBody: '{"name": ', headers: { 'Content-Type': 'application/json' } }),
+        400,
+      );
       expect(problem.detail).toMatch(/not valid JSON/);
     });
 
     it('400 for a duplicate key', async () => {
-      const problem = expectProblem(await t.call('POST', '/deals', { rawBody: '{"name":"a","name":"b"}', headers: { 'Content-Type': 'application/json' } }), 400);
+      const problem = expectProblem(
+        await t.call('POST', '/deals', { rawBody: '{"name":"a","name":"b"}', headers: { 'Content-Type': 'application/json' } }),
+        400,
+      );
       expect(problem.detail).toMatch(/twice/);
     });
 
     it('400 for JSON nested 10,000 deep', async () => {
       const deep = '['.repeat(10_000) + ']'.repeat(10_000);
-      expectProblem(await t.call('POST', '/deals', { rawBody: `{"name":"x","note":${deep}}`, headers: { 'Content-Type': 'application/json' } }), 400);
+      expectProblem(
+        await t.call('POST', '/deals', { rawBody: `{"name":"x","note":${deep}}`, headers: { 'Content-Type': 'application/json' } }),
+        400,
+      );
     });
 
     it('413 for a body of 1 MB + 1 byte', async () => {
@@ -235,7 +267,10 @@ describe('createDeal', () => {
     });
 
     it('415 for a body that is not JSON', async () => {
-      expectProblem(await t.call('POST', '/deals', { rawBody: 'name=x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }), 415);
+      expectProblem(
+        await t.call('POST', '/deals', { rawBody: 'name=x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }),
+        415,
+      );
     });
   });
 });
@@ -243,7 +278,8 @@ describe('createDeal', () => {
 describe('expired idempotency records', () => {
   it('are deleted in batches by the sweeper, unexpired ones kept', async () => {
     const headers = (key: string) => ({ 'Idempotency-Key': key });
-    for (const key of ['sweep-1', 'sweep-2', 'sweep-3', 'keep-1']) await t.call('POST', '/deals', { body: { name: key }, headers: headers(key) });
+    for (const key of ['sweep-1', 'sweep-2', 'sweep-3', 'keep-1'])
+      await t.call('POST', '/deals', { body: { name: key }, headers: headers(key) });
     await t.server.db.pool.query(`UPDATE idempotency_records SET expires_at = now() - interval '1 minute' WHERE key LIKE 'sweep-%'`);
     expect(await deleteExpiredIdempotencyRecords(t.server.db.sql, 2)).toBeGreaterThanOrEqual(3);
     const { rows } = await t.server.db.pool.query(`SELECT key FROM idempotency_records WHERE key LIKE 'sweep-%' OR key = 'keep-1'`);

@@ -32,11 +32,17 @@ describe('deleteDeal', () => {
   });
 
   describe('404', () => {
-    it('for a deleted deal, an unknown one, another department\'s', async () => {
+    it("for a deleted deal, an unknown one, another department's", async () => {
       const deal = (await t.call('POST', '/deals', { body: { name: 'x' } })).json;
       await t.call('DELETE', `/deals/${deal.id}`);
       expectProblem(await t.call('DELETE', `/deals/${deal.id}`), 404);
-      const other = (await t.call('POST', '/deals', { body: { name: 'y' }, apiKey: t.world.otherDepartmentKey, departmentId: t.world.otherDepartment.id })).json;
+      const other = (
+        await t.call('POST', '/deals', {
+          body: { name: 'y' },
+          apiKey: t.world.otherDepartmentKey,
+          departmentId: t.world.otherDepartment.id,
+        })
+      ).json;
       expectProblem(await t.call('DELETE', `/deals/${other.id}`), 404);
       expect((await t.server.db.pool.query('SELECT 1 FROM deals WHERE id = $1', [other.id])).rowCount).toBe(1);
     });

@@ -16,7 +16,7 @@ describe('getDeal', () => {
       expect(reply.headers.get('content-type')).toMatch(/^application\/json/);
     });
 
-    it('shows a linked customer\'s changes', async () => {
+    it("shows a linked customer's changes", async () => {
       const created = await t.call('POST', '/deals', { body: referenceRequest });
       const john = created.json.customers[0];
       await t.call('PATCH', `/customers/${john.id}`, { body: { company: 'Doe Industries' } });
@@ -25,7 +25,7 @@ describe('getDeal', () => {
   });
 
   describe('404', () => {
-    it('for an unknown id and another tenant\'s deal, byte for byte', async () => {
+    it("for an unknown id and another tenant's deal, byte for byte", async () => {
       const theirs = await t.call('POST', '/deals', {
         body: referenceRequest,
         apiKey: t.world.otherTenant.api_key,

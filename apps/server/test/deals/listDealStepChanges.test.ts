@@ -33,7 +33,13 @@ describe('listDealStepChanges', () => {
 
   describe('404', () => {
     it('for a deal of another department', async () => {
-      const other = (await t.call('POST', '/deals', { body: { name: 'x' }, apiKey: t.world.otherDepartmentKey, departmentId: t.world.otherDepartment.id })).json;
+      const other = (
+        await t.call('POST', '/deals', {
+          body: { name: 'x' },
+          apiKey: t.world.otherDepartmentKey,
+          departmentId: t.world.otherDepartment.id,
+        })
+      ).json;
       expectProblem(await t.call('GET', `/deals/${other.id}/step-changes`), 404);
     });
   });

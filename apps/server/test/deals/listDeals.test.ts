@@ -23,7 +23,11 @@ beforeAll(async () => {
     deals.push(reply.json);
   }
   // A deal of the other department must never show up here.
-  await t.call('POST', '/deals', { body: { name: 'Alpha elsewhere' }, apiKey: t.world.otherDepartmentKey, departmentId: t.world.otherDepartment.id });
+  await t.call('POST', '/deals', {
+    body: { name: 'Alpha elsewhere' },
+    apiKey: t.world.otherDepartmentKey,
+    departmentId: t.world.otherDepartment.id,
+  });
 });
 
 async function walk(query: string, limit = 5): Promise<any[]> {
@@ -41,8 +45,7 @@ async function walk(query: string, limit = 5): Promise<any[]> {
 }
 
 const ids = (list: any[]) => list.map((d) => d.id);
-const byKey = (key: string, dir: 1 | -1) => (a: any, b: any) =>
-  (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : a.id < b.id ? -1 : 1) * dir;
+const byKey = (key: string, dir: 1 | -1) => (a: any, b: any) => (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : a.id < b.id ? -1 : 1) * dir;
 
 describe('listDeals', () => {
   describe('200', () => {
@@ -63,10 +66,11 @@ describe('listDeals', () => {
       const desc = await walk(`sort=-${key}`, 4);
       // PostgreSQL's collation decides name order; compare with its own ORDER BY.
       const expected = async (dir: string) =>
-        (await t.server.db.pool.query(
-          `SELECT id::text FROM deals WHERE department_id = $1 ORDER BY ${key} ${dir}, id ${dir}`,
-          [t.world.department.id],
-        )).rows.map((r) => r.id);
+        (
+          await t.server.db.pool.query(`SELECT id::text FROM deals WHERE department_id = $1 ORDER BY ${key} ${dir}, id ${dir}`, [
+            t.world.department.id,
+          ])
+        ).rows.map((r) => r.id);
       expect(ids(asc)).toEqual(await expected('ASC'));
       expect(ids(desc)).toEqual(await expected('DESC'));
     });
@@ -121,7 +125,10 @@ describe('listDeals', () => {
       expectProblem(await t.call('GET', `/deals?sort=name&q=a&limit=2&cursor=${byName}`), 400);
       const otherDept = client(t.server.baseUrl, { apiKey: t.world.apiKey, departmentId: t.world.otherDepartment.id });
       expectProblem(await otherDept('GET', `/deals?sort=name&limit=2&cursor=${byName}`), 400);
-      const otherTenant = client(t.server.baseUrl, { apiKey: t.world.otherTenant.api_key, departmentId: t.world.otherTenant.departments[0]!.id });
+      const otherTenant = client(t.server.baseUrl, {
+        apiKey: t.world.otherTenant.api_key,
+        departmentId: t.world.otherTenant.departments[0]!.id,
+      });
       expectProblem(await otherTenant('GET', `/deals?sort=name&limit=2&cursor=${byName}`), 400);
       // The same query with the filters in another order accepts it.
       expect((await t.call('GET', `/deals?limit=2&cursor=${byName}&sort=name`)).status).toBe(200);
@@ -139,12 +146,18 @@ describe('listDeals', () => {
   });
 
   describe('422', () => {
-    it.each(['limit=0', 'limit=101', 'limit=ten', 'sort=price', 'step_id=nope', 'employee_id=nobody', 'updated_since=yesterday', 'include_deleted=maybe'])(
-      '%s',
-      async (query) => {
-        const problem = expectProblem(await t.call('GET', `/deals?${query}`), 422);
-        expect(Object.keys(problem.errors!)).toEqual([query.split('=')[0]]);
-      },
-    );
+    it.each([
+      'limit=0',
+      'limit=101',
+      'limit=ten',
+      'sort=price',
+      'step_id=nope',
+      'employee_id=nobody',
+      'updated_since=yesterday',
+      'include_deleted=maybe',
+    ])('%s', async (query) => {
+      const problem = expectProblem(await t.call('GET', `/deals?${query}`), 422);
+      expect(Object.keys(problem.errors!)).toEqual([query.split('=')[0]]);
+    });
   });
 });

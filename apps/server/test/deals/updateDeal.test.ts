@@ -11,7 +11,8 @@ beforeEach(async () => {
 });
 
 const row = async (id: string) =>
-  (await t.server.db.pool.query('SELECT name, volume::int, note, employee_id::text, step_id::text, version FROM deals WHERE id = $1', [id])).rows[0];
+  (await t.server.db.pool.query('SELECT name, volume::int, note, employee_id::text, step_id::text, version FROM deals WHERE id = $1', [id]))
+    .rows[0];
 
 describe('updateDeal', () => {
   describe('200', () => {
@@ -78,8 +79,14 @@ describe('updateDeal', () => {
       });
       // The same X-Request-Id for both, so that the bodies' request_id is the same too.
       const sameRequestId = { 'X-Request-Id': 'same-request' };
-      const unknown = expectProblem(await t.call('PATCH', '/deals/019cbd8b-dd90-7119-b13e-f99dc519c4ad', { body: { name: 'x' }, headers: sameRequestId }), 404);
-      const foreign = expectProblem(await t.call('PATCH', `/deals/${otherDeal.json.id}`, { body: { name: 'x' }, headers: sameRequestId }), 404);
+      const unknown = expectProblem(
+        await t.call('PATCH', '/deals/019cbd8b-dd90-7119-b13e-f99dc519c4ad', { body: { name: 'x' }, headers: sameRequestId }),
+        404,
+      );
+      const foreign = expectProblem(
+        await t.call('PATCH', `/deals/${otherDeal.json.id}`, { body: { name: 'x' }, headers: sameRequestId }),
+        404,
+      );
       expectProblem(await t.call('PATCH', '/deals/not-a-uuid', { body: { name: 'x' } }), 404);
       expect({ ...foreign, instance: '' }).toEqual({ ...unknown, instance: '' });
       expect((await row(otherDeal.json.id)).name).toBe('Example Dealname');

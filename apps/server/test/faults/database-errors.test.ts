@@ -10,10 +10,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../src/db/database.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { listenTestApp } from '../support/server.ts';
 import { referenceRequest } from '../support/fixtures.ts';
 import { client, expectProblem, type Reply } from '../support/http.ts';
-import { seedTenant, startResettingProxy, until, type Tenant } from './support.ts';
+import { listenTestApp } from '../support/server.ts';
+import { seedTenant, startResettingProxy, type Tenant, until } from './support.ts';
 
 const STATEMENT_TIMEOUT_MS = 300;
 

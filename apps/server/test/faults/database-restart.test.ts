@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.ts';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { referenceRequest } from '../support/fixtures.ts';
 import { freePort } from '../support/free-port.ts';
 import type { StartedServer } from '../support/running-server.ts';
-import { api, isSuccess, seedTenant, send, serveApi, sleep, tally, until, type Exchange, type Tenant } from './support.ts';
+import { api, type Exchange, isSuccess, seedTenant, send, serveApi, sleep, type Tenant, tally, until } from './support.ts';
 
 const POOL_WAIT_MS = 1000;
 /** Beyond the pool wait: a loaded two-core machine, and one connect attempt that is refused. */
@@ -91,9 +91,16 @@ describe('PostgreSQL stops and starts again under load', () => {
       postgres = await startEmbeddedPostgres(dataDir, port);
       const restartedAt = performance.now();
       phase = 'back';
-      await until('2xx for reads and writes after the restart', () => ['GET', 'POST'].every((m) => observed.some((e) => e.phase === 'back' && e.method === m && isSuccess(e))), RECOVERY_MS + MARGIN_MS);
+      await until(
+        '2xx for reads and writes after the restart',
+        () => ['GET', 'POST'].every((m) => observed.some((e) => e.phase === 'back' && e.method === m && isSuccess(e))),
+        RECOVERY_MS + MARGIN_MS,
+      );
       const recoveredAfterMs = Math.max(
-        ...['GET', 'POST'].map((m) => Math.min(...observed.filter((e) => e.phase === 'back' && e.method === m && isSuccess(e)).map((e) => e.endedAt)) - restartedAt),
+        ...['GET', 'POST'].map(
+          (m) =>
+            Math.min(...observed.filter((e) => e.phase === 'back' && e.method === m && isSuccess(e)).map((e) => e.endedAt)) - restartedAt,
+        ),
       );
       // Then long enough for every pooled connection to have been tried, past the settling time.
       const settledFrom = restartedAt + RECOVERY_MS / 2;
@@ -115,13 +122,21 @@ describe('PostgreSQL stops and starts again under load', () => {
         .filter((line) => line.msg === 'request' && line.status === 500)
         .map((line) => line.err as { type?: string; message?: string; code?: string });
       expect(
-        observed.filter((e) => e.status === undefined || (e.status >= 300 && e.status !== 503)).map((e) => `${e.phase} ${e.method} ${e.error ?? e.status}`),
+        observed
+          .filter((e) => e.status === undefined || (e.status >= 300 && e.status !== 503))
+          .map((e) => `${e.phase} ${e.method} ${e.error ?? e.status}`),
         `${summary}; logged: ${JSON.stringify(internalErrors.map((e) => `${e.type} ${e.code ?? ''} ${e.message}`))}`,
       ).toEqual([]);
       // While it is down: 503 problem+json with Retry-After, within the pool wait.
       const down = observed.filter((e) => e.phase === 'down');
-      expect(down.every((e) => e.status === 503), summary).toBe(true);
-      expect(down.every((e) => e.headers?.['retry-after'] === '1' && e.headers['content-type']?.startsWith('application/problem+json')), summary).toBe(true);
+      expect(
+        down.every((e) => e.status === 503),
+        summary,
+      ).toBe(true);
+      expect(
+        down.every((e) => e.headers?.['retry-after'] === '1' && e.headers['content-type']?.startsWith('application/problem+json')),
+        summary,
+      ).toBe(true);
       expect(Math.max(...observed.map((e) => e.endedAt - e.startedAt)), summary).toBeLessThan(POOL_WAIT_MS + MARGIN_MS);
       expect(health.status).toBe(200);
       expect(readiness.status).toBe(503);
@@ -129,7 +144,10 @@ describe('PostgreSQL stops and starts again under load', () => {
       expect(recoveredAfterMs, summary).toBeLessThan(RECOVERY_MS);
       const settled = observed.filter((e) => e.phase === 'back' && e.startedAt > settledFrom);
       expect(settled.length).toBeGreaterThan(0);
-      expect(settled.filter((e) => !isSuccess(e)).map((e) => `${e.method} ${e.error ?? e.status}`), summary).toEqual([]);
+      expect(
+        settled.filter((e) => !isSuccess(e)).map((e) => `${e.method} ${e.error ?? e.status}`),
+        summary,
+      ).toEqual([]);
       expect(readyAgain.status).toBe(200);
       expect(main.server.listening).toBe(true); // the same server throughout: never restarted
     } finally {

@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { referenceRequest } from '../support/fixtures.ts';
 import type { MainProcess } from '../support/process.ts';
-import { api, isSuccess, seedTenant, send, startApi, stopApi, tally, until, type Exchange, type Tenant } from './support.ts';
+import { api, type Exchange, isSuccess, seedTenant, send, startApi, stopApi, type Tenant, tally, until } from './support.ts';
 
 const CLIENTS = 16;
 const WARM_UP_RESPONSES = 160;
@@ -68,7 +68,10 @@ describe('SIGTERM while 16 keep-alive clients are busy', () => {
           exchange = await send(origin, 'GET', `${api}/deals?limit=10`, { tenant, agent, timeoutMs: 15_000 });
         } else {
           const note = `drain ${randomUUID()}`;
-          exchange = { note, ...(await send(origin, 'POST', `${api}/deals`, { tenant, agent, body: { ...referenceRequest, note }, timeoutMs: 15_000 })) };
+          exchange = {
+            note,
+            ...(await send(origin, 'POST', `${api}/deals`, { tenant, agent, body: { ...referenceRequest, note }, timeoutMs: 15_000 })),
+          };
         }
         exchanges.push(exchange);
         // The listener is gone: this client would now go to another instance.
@@ -98,7 +101,9 @@ describe('SIGTERM while 16 keep-alive clients are busy', () => {
 
     const failed = exchanges.filter((e) => e.error !== undefined);
     const cutKeptAlive = failed.filter((e) => e.reusedConnection);
-    const notAccepted = failed.filter((e) => !e.reusedConnection && e.startedAt >= sigtermAt && /^(ECONNREFUSED|ECONNRESET|socket hang up)$/.test(e.error!));
+    const notAccepted = failed.filter(
+      (e) => !e.reusedConnection && e.startedAt >= sigtermAt && /^(ECONNREFUSED|ECONNRESET|socket hang up)$/.test(e.error!),
+    );
     const otherFailures = failed.filter((e) => !cutKeptAlive.includes(e) && !notAccepted.includes(e));
     const inFlightAtSigterm = exchanges.filter((e) => e.startedAt < sigtermAt && e.endedAt > sigtermAt && !notAccepted.includes(e));
     const summary =
@@ -121,13 +126,25 @@ describe('SIGTERM while 16 keep-alive clients are busy', () => {
     expect(inFlightAtSigterm.filter((e) => e.note !== undefined).length, summary).toBeGreaterThanOrEqual(held);
     // The client sent these on a connection that had just answered with keep-alive; it cannot
     // know that the server never read them, so a POST without Idempotency-Key is lost or doubled.
-    expect(cutKeptAlive.map((e) => `${e.error} at +${Math.round(e.startedAt - sigtermAt)} ms`), summary).toEqual([]);
-    expect(inFlightAtSigterm.filter((e) => !isSuccess(e)), summary).toEqual([]);
-    expect(exchanges.filter((e) => e.status !== undefined && !isSuccess(e)), summary).toEqual([]);
+    expect(
+      cutKeptAlive.map((e) => `${e.error} at +${Math.round(e.startedAt - sigtermAt)} ms`),
+      summary,
+    ).toEqual([]);
+    expect(
+      inFlightAtSigterm.filter((e) => !isSuccess(e)),
+      summary,
+    ).toEqual([]);
+    expect(
+      exchanges.filter((e) => e.status !== undefined && !isSuccess(e)),
+      summary,
+    ).toEqual([]);
     // Every 201 was committed; nothing a client saw fail was applied, so a retry is safe.
     expect(posts.filter((e) => isSuccess(e) && !applied.has(e.note!)).length, summary).toBe(0);
     expect(posts.filter((e) => !isSuccess(e) && applied.has(e.note!)).length, summary).toBe(0);
-    expect(otherFailures.map((e) => `${e.error} at +${Math.round(e.startedAt - sigtermAt)} ms`), summary).toEqual([]);
+    expect(
+      otherFailures.map((e) => `${e.error} at +${Math.round(e.startedAt - sigtermAt)} ms`),
+      summary,
+    ).toEqual([]);
   }, 90_000);
 });
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { referenceRequest } from '../support/fixtures.ts';
 import type { MainProcess } from '../support/process.ts';
-import { api, isSuccess, seedTenant, send, sleep, startApi, stopApi, tally, until, type Exchange, type Tenant } from './support.ts';
+import { api, type Exchange, isSuccess, seedTenant, send, sleep, startApi, stopApi, type Tenant, tally, until } from './support.ts';
 
 const DEALS = 150;
 const WRITERS = 8;
@@ -106,7 +106,10 @@ describe('kill -9 of the server under a retrying writer', () => {
     // The crash happened with requests on the wire, and the writer saw it.
     expect(inFlightAtKill).toBeGreaterThan(0);
     const failures = tally(failedAttempts);
-    expect(Object.keys(failures).some((k) => ['ECONNRESET', 'socket hang up', 'ECONNREFUSED'].includes(k)), JSON.stringify(failures)).toBe(true);
+    expect(
+      Object.keys(failures).some((k) => ['ECONNRESET', 'socket hang up', 'ECONNREFUSED'].includes(k)),
+      JSON.stringify(failures),
+    ).toBe(true);
     expect(unexpected).toEqual([]);
     expect(acknowledged).toHaveLength(DEALS);
 
@@ -128,7 +131,9 @@ describe('kill -9 of the server under a retrying writer', () => {
         `SELECT key, (response_body::json)->>'id' AS deal_id, status_code FROM idempotency_records WHERE tenant_id = $1`,
         t,
       );
-      const { rows: [customers] } = await sql.query<{ total: number; unlinked: number; multiply_linked: number }>(
+      const {
+        rows: [customers],
+      } = await sql.query<{ total: number; unlinked: number; multiply_linked: number }>(
         `SELECT count(*)::int AS total,
                 count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM deal_customers dc WHERE dc.tenant_id = c.tenant_id AND dc.customer_id = c.id))::int AS unlinked,
                 count(*) FILTER (WHERE (SELECT count(*) FROM deal_customers dc WHERE dc.tenant_id = c.tenant_id AND dc.customer_id = c.id) > 1)::int AS multiply_linked
@@ -195,13 +200,19 @@ describe('kill -9 of the server under a retrying writer', () => {
     // The instance the retry reaches starts while the other one is set up to die: what matters
     // here is the orphaned statement, and a start after the kill would only cost time.
     const starting = startApi(database.url, env);
-    starting.then((p) => processes.push(p), () => undefined);
+    starting.then(
+      (p) => processes.push(p),
+      () => undefined,
+    );
     let second: MainProcess | undefined;
     try {
       // Holding the department's steps FOR UPDATE stalls the create at its foreign-key check,
       // which runs at the end of the statement: after it took the key's advisory lock.
       await sql.query('BEGIN');
-      await sql.query('SELECT id FROM steps WHERE tenant_id = $1 AND department_id = $2 FOR UPDATE', [tenant.tenantId, tenant.departmentId]);
+      await sql.query('SELECT id FROM steps WHERE tenant_id = $1 AND department_id = $2 FOR UPDATE', [
+        tenant.tenantId,
+        tenant.departmentId,
+      ]);
       const first = running ?? (await startApi(database.url, env));
       if (!processes.includes(first)) processes.push(first);
       running = undefined;

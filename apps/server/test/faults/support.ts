@@ -2,13 +2,14 @@
 // it (as a process, or in this process), and an HTTP client that reports transport failures
 // (reset, refused, hang up) as data instead of throwing, so a load loop can count them and
 // carry on.
-import { basePath } from '../../src/contract.ts';
+
 import http from 'node:http';
 import net from 'node:net';
-import { createDatabase } from '../../src/db/database.ts';
 import { seedDemoTenant } from '../../src/admin/tenancy.ts';
-import { startMain, type MainProcess } from '../support/process.ts';
-import { startServer, type StartedServer } from '../support/running-server.ts';
+import { basePath } from '../../src/contract.ts';
+import { createDatabase } from '../../src/db/database.ts';
+import { type MainProcess, startMain } from '../support/process.ts';
+import { type StartedServer, startServer } from '../support/running-server.ts';
 
 export const api = basePath;
 

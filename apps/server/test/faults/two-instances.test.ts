@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { referenceRequest } from '../support/fixtures.ts';
 import type { MainProcess } from '../support/process.ts';
-import { api, seedTenant, send, stopApi, startApi, type Exchange, type SendOptions, type Tenant } from './support.ts';
+import { api, type Exchange, type SendOptions, seedTenant, send, startApi, stopApi, type Tenant } from './support.ts';
 
 let database: TestDatabase;
 let tenant: Tenant;
@@ -19,7 +19,10 @@ beforeAll(async () => {
   database = await createTestDatabase();
   tenant = await seedTenant(database.url);
   // Responses are validated against the contract in both processes.
-  [a, b] = await Promise.all([startApi(database.url, { VALIDATE_RESPONSES: 'true' }), startApi(database.url, { VALIDATE_RESPONSES: 'true' })]);
+  [a, b] = await Promise.all([
+    startApi(database.url, { VALIDATE_RESPONSES: 'true' }),
+    startApi(database.url, { VALIDATE_RESPONSES: 'true' }),
+  ]);
   sql = new pg.Client({ connectionString: database.url });
   await sql.connect();
 });
@@ -77,7 +80,10 @@ describe('Idempotency-Key across instances', () => {
         await blocker.query('BEGIN');
         await blocker.query('LOCK TABLE deals IN EXCLUSIVE MODE');
       }
-      const both = Promise.all([call(a, 'POST', '/deals', { body: referenceRequest, headers }), call(b, 'POST', '/deals', { body: referenceRequest, headers })]);
+      const both = Promise.all([
+        call(a, 'POST', '/deals', { body: referenceRequest, headers }),
+        call(b, 'POST', '/deals', { body: referenceRequest, headers }),
+      ]);
       if (blocker) {
         await until2Waiting();
         await blocker.query('COMMIT');
@@ -90,7 +96,12 @@ describe('Idempotency-Key across instances', () => {
       expect(created, JSON.stringify(replies.map((r) => [r.status, r.text]))).toHaveLength(1);
       for (const other of others) {
         if (other.status === 409) expect(other.headers?.['retry-after']).toBe('1');
-        else expect({ status: other.status, replayed: replayed(other), body: json(other) }).toEqual({ status: 201, replayed: true, body: json(created[0]!) });
+        else
+          expect({ status: other.status, replayed: replayed(other), body: json(other) }).toEqual({
+            status: 201,
+            replayed: true,
+            body: json(created[0]!),
+          });
       }
       expect(await dealsForKey(key)).toBe(1);
       // Whoever got the 409 retries, on the other instance, and gets the replay.
@@ -151,9 +162,10 @@ describe('ETag / If-Match across instances', () => {
 });
 
 describe('pagination across instances', () => {
-  it("a cursor from one instance continues on the other: every deal once, in the single-instance order", async () => {
+  it('a cursor from one instance continues on the other: every deal once, in the single-instance order', async () => {
     // A department of its own would need another key; the deals above are part of the listing.
-    for (let i = 0; i < 7; i++) expect((await call(b, 'POST', '/deals', { body: { ...referenceRequest, name: `Paged ${i}` } })).status).toBe(201);
+    for (let i = 0; i < 7; i++)
+      expect((await call(b, 'POST', '/deals', { body: { ...referenceRequest, name: `Paged ${i}` } })).status).toBe(201);
     const everything = json(await call(a, 'GET', '/deals?limit=100&sort=name')).data.map((d: { id: string }) => d.id) as string[];
 
     const paged: string[] = [];

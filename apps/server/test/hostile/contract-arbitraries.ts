@@ -22,16 +22,49 @@ export type TranslatorOptions = {
 };
 
 const SUPPORTED = new Set([
-  '$ref', 'type', 'format', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'enum', 'const',
-  'anyOf', 'oneOf', 'items', 'maxItems', 'uniqueItems', 'properties', 'required', 'additionalProperties',
-  'minProperties', 'maxProperties', 'description', 'examples', 'example', 'default',
+  '$ref',
+  'type',
+  'format',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'minimum',
+  'maximum',
+  'enum',
+  'const',
+  'anyOf',
+  'oneOf',
+  'items',
+  'maxItems',
+  'uniqueItems',
+  'properties',
+  'required',
+  'additionalProperties',
+  'minProperties',
+  'maxProperties',
+  'description',
+  'examples',
+  'example',
+  'default',
 ]);
 
 /** Keys an API must treat as data, never as the machinery of the objects it builds. */
 export const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'prototype'] as const;
 
 /** Strings that mean something to SQL, LIKE or regular expressions. */
-export const METACHARACTERS = ["' OR 1=1 --", '%', '_', '\\', '.*', '(', '[', '$$', ';DROP TABLE deals;', '%_\\', "'; SELECT pg_sleep(5); --"] as const;
+export const METACHARACTERS = [
+  "' OR 1=1 --",
+  '%',
+  '_',
+  '\\',
+  '.*',
+  '(',
+  '[',
+  '$$',
+  ';DROP TABLE deals;',
+  '%_\\',
+  "'; SELECT pg_sleep(5); --",
+] as const;
 
 const HEADER_CHARS = fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c));
 const codePoints = (s: string) => Array.from(s).length;
@@ -41,7 +74,8 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 /** An own enumerable property, even for `__proto__` (plain assignment would set the prototype). */
 export function withOwn(object: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
   const copy: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(object)) Object.defineProperty(copy, k, { value: v, enumerable: true, writable: true, configurable: true });
+  for (const [k, v] of Object.entries(object))
+    Object.defineProperty(copy, k, { value: v, enumerable: true, writable: true, configurable: true });
   Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
   return copy;
 }
@@ -50,7 +84,10 @@ const pad2 = (n: number) => String(n).padStart(2, '0');
 const daysIn = (y: number, m: number) => new Date(Date.UTC(y, m, 0)).getUTCDate();
 
 // Years far from today are where parsers disagree (PostgreSQL has no year 0).
-const year = fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1900, max: 2100 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 9999 }) });
+const year = fc.oneof(
+  { weight: 8, arbitrary: fc.integer({ min: 1900, max: 2100 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 9999 }) },
+);
 const validDate = fc
   .tuple(year, fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 31 }))
   .map(([y, m, d]) => `${String(y).padStart(4, '0')}-${pad2(m)}-${pad2(Math.min(d, daysIn(y, m)))}`);
@@ -60,10 +97,18 @@ const validDateTime = fc
     fc.integer({ min: 0, max: 23 }),
     fc.integer({ min: 0, max: 59 }),
     fc.integer({ min: 0, max: 59 }),
-    fc.oneof(fc.constant(''), fc.integer({ min: 1, max: 9 }).map((n) => `.${'123456789'.slice(0, n)}`)),
+    fc.oneof(
+      fc.constant(''),
+      fc.integer({ min: 1, max: 9 }).map((n) => `.${'123456789'.slice(0, n)}`),
+    ),
     fc.oneof(
       { weight: 4, arbitrary: fc.constantFrom('Z', 'z', '+00:00') },
-      { weight: 1, arbitrary: fc.tuple(fc.constantFrom('+', '-'), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })).map(([s, h, m]) => `${s}${pad2(h)}:${pad2(m)}`) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .tuple(fc.constantFrom('+', '-'), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }))
+          .map(([s, h, m]) => `${s}${pad2(h)}:${pad2(m)}`),
+      },
     ),
     fc.constantFrom('T', 't'),
   )
@@ -72,11 +117,50 @@ const validEmail = fc
   .tuple(fc.stringMatching(/^[a-z0-9][a-z0-9._+-]{0,20}$/), fc.stringMatching(/^[a-z0-9]{1,20}$/), fc.constantFrom('com', 'example', 'de'))
   .map(([local, domain, tld]) => `${local.replace(/\.+$/, '').replace(/\.\.+/g, '.') || 'x'}@${domain}.${tld}`);
 
-const INVALID_UUIDS = ['1', 'not-a-uuid', '019cbd8b-dd90-7119-b13e-f99dc519c4a', '019cbd8b-dd90-7119-b13e-f99dc519c4ad0', '019cbd8bdd907119b13ef99dc519c4ad', '{019cbd8b-dd90-7119-b13e-f99dc519c4ad}', 'urn:uuid:019cbd8b-dd90-7119-b13e-f99dc519c4ad', '019cbd8b-dd90-7119-b13e-f99dc519c4ag', ' 019cbd8b-dd90-7119-b13e-f99dc519c4ad', '..', '%00', "' OR 1=1 --"];
-const INVALID_DATES = ['2026-02-30', '2026-13-01', '1981-02-29', '20260101', '2026-1-1', '2026-01-01T00:00:00Z', 'today', '9999-99-99', '-001-01-01'];
-const INVALID_DATE_TIMES = ['2026-03-05T24:00:00Z', '2026-03-05T10:61:00Z', '2026-03-05', '2026-03-05T10:00:00', 'yesterday', '2026-02-30T00:00:00Z', '2026-03-05T10:00:00+24:00', '1e300', '2026-03-05 T10:00:00Z'];
+const INVALID_UUIDS = [
+  '1',
+  'not-a-uuid',
+  '019cbd8b-dd90-7119-b13e-f99dc519c4a',
+  '019cbd8b-dd90-7119-b13e-f99dc519c4ad0',
+  '019cbd8bdd907119b13ef99dc519c4ad',
+  '{019cbd8b-dd90-7119-b13e-f99dc519c4ad}',
+  'urn:uuid:019cbd8b-dd90-7119-b13e-f99dc519c4ad',
+  '019cbd8b-dd90-7119-b13e-f99dc519c4ag',
+  ' 019cbd8b-dd90-7119-b13e-f99dc519c4ad',
+  '..',
+  '%00',
+  "' OR 1=1 --",
+];
+const INVALID_DATES = [
+  '2026-02-30',
+  '2026-13-01',
+  '1981-02-29',
+  '20260101',
+  '2026-1-1',
+  '2026-01-01T00:00:00Z',
+  'today',
+  '9999-99-99',
+  '-001-01-01',
+];
+const INVALID_DATE_TIMES = [
+  '2026-03-05T24:00:00Z',
+  '2026-03-05T10:61:00Z',
+  '2026-03-05',
+  '2026-03-05T10:00:00',
+  'yesterday',
+  '2026-02-30T00:00:00Z',
+  '2026-03-05T10:00:00+24:00',
+  '1e300',
+  '2026-03-05 T10:00:00Z',
+];
 // Values patterns of the contract exist to refuse, e.g. the year 0000 PostgreSQL has not.
-const PATTERN_EDGES = ['0000-01-01', '0000-12-31T23:59:59Z', '0000-01-01T00:00:00.000000Z', '2026-03-05T10:29:46Z', '2026-03-05T10:29:46.000000+00:00'];
+const PATTERN_EDGES = [
+  '0000-01-01',
+  '0000-12-31T23:59:59Z',
+  '0000-01-01T00:00:00.000000Z',
+  '2026-03-05T10:29:46Z',
+  '2026-03-05T10:29:46.000000+00:00',
+];
 const INVALID_EMAILS = ['no-at-sign', 'a@', '@b.example', 'a b@c.example', 'a@@b.example'];
 
 export function translator({ document, pools, hostile = {} }: TranslatorOptions) {
@@ -87,7 +171,9 @@ export function translator({ document, pools, hostile = {} }: TranslatorOptions)
       const target = (current.$ref as string)
         .replace(/^#\//, '')
         .split('/')
-        .reduce<unknown>((node, key) => (node as Schema | undefined)?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], document) as Schema | undefined;
+        .reduce<unknown>((node, key) => (node as Schema | undefined)?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], document) as
+        | Schema
+        | undefined;
       if (!target) throw new Error(`unresolvable $ref ${String(current.$ref)}`);
       // OpenAPI 3.1 allows siblings of $ref (a description); they do not constrain values.
       const { $ref: _ref, ...siblings } = current;
@@ -112,17 +198,18 @@ export function translator({ document, pools, hostile = {} }: TranslatorOptions)
     const unit = place === 'header' ? HEADER_CHARS : 'binary';
     const short = fc.string({ unit, minLength, maxLength: Math.max(minLength, Math.min(maxLength, 24)) });
     const longest = fc.string({ unit, minLength: maxLength, maxLength });
-    const kinds = [{ weight: 10, arbitrary: short }, { weight: 1, arbitrary: maxLength <= 2000 ? longest : short }];
+    const kinds = [
+      { weight: 10, arbitrary: short },
+      { weight: 1, arbitrary: maxLength <= 2000 ? longest : short },
+    ];
     // Header values are visible ASCII only; the metacharacters include a space.
     if (place !== 'header') kinds.push({ weight: 2, arbitrary: fc.constantFrom(...METACHARACTERS) });
-    return fc
-      .oneof(...kinds)
-      .map((s) => {
-        // NUL is not a valid character of any string of the contract ("Formats" section).
-        let v = clampCodePoints(s.replace(/\0/g, ''), maxLength);
-        while (codePoints(v) < minLength) v += 'x';
-        return v;
-      });
+    return fc.oneof(...kinds).map((s) => {
+      // NUL is not a valid character of any string of the contract ("Formats" section).
+      let v = clampCodePoints(s.replace(/\0/g, ''), maxLength);
+      while (codePoints(v) < minLength) v += 'x';
+      return v;
+    });
   }
 
   function validString(s: Schema, name: string, place: Place): Arbitrary<string> {
@@ -133,7 +220,15 @@ export function translator({ document, pools, hostile = {} }: TranslatorOptions)
     const matching = (arb: Arbitrary<string>) => (pattern ? arb.filter((v) => pattern.test(v)) : arb);
     switch (s.format) {
       case 'uuid':
-        return matching(pooled(name, fc.oneof(fc.uuid(), fc.uuid().map((u) => u.toUpperCase()))));
+        return matching(
+          pooled(
+            name,
+            fc.oneof(
+              fc.uuid(),
+              fc.uuid().map((u) => u.toUpperCase()),
+            ),
+          ),
+        );
       case 'date':
         return matching(validDate);
       case 'date-time':
@@ -152,7 +247,10 @@ export function translator({ document, pools, hostile = {} }: TranslatorOptions)
       } catch {
         generated = text(min, max, place); // a pattern fast-check cannot invert (lookarounds)
       }
-      return pooled(name, generated.filter((v) => codePoints(v) >= min && pattern.test(v)));
+      return pooled(
+        name,
+        generated.filter((v) => codePoints(v) >= min && pattern.test(v)),
+      );
     }
     return pooled(name, text(min, max, place));
   }
@@ -200,7 +298,9 @@ export function translator({ document, pools, hostile = {} }: TranslatorOptions)
     const items = valid(s.items as Schema, name, place);
     const maxItems = (s.maxItems as number | undefined) ?? 10;
     const usual = Math.min(maxItems, 4);
-    const few = s.uniqueItems ? fc.uniqueArray(items, { maxLength: usual, selector: (v) => JSON.stringify(v) }) : fc.array(items, { maxLength: usual });
+    const few = s.uniqueItems
+      ? fc.uniqueArray(items, { maxLength: usual, selector: (v) => JSON.stringify(v) })
+      : fc.array(items, { maxLength: usual });
     const full = s.uniqueItems
       ? fc.uniqueArray(items, { minLength: maxItems, maxLength: maxItems, selector: (v) => JSON.stringify(v) })
       : fc.array(items, { minLength: maxItems, maxLength: maxItems });
@@ -214,7 +314,9 @@ export function translator({ document, pools, hostile = {} }: TranslatorOptions)
     const required = (s.required ?? []) as string[];
     const model = Object.fromEntries(Object.entries(properties).map(([key, sub]) => [key, valid(sub, key, place)]));
     const minProperties = (s.minProperties as number | undefined) ?? 0;
-    return fc.record(model, { requiredKeys: required }).filter((o) => Object.keys(o).length >= minProperties) as Arbitrary<Record<string, unknown>>;
+    return fc.record(model, { requiredKeys: required }).filter((o) => Object.keys(o).length >= minProperties) as Arbitrary<
+      Record<string, unknown>
+    >;
   }
 
   // ---- invalid values ------------------------------------------------------------------------
@@ -280,7 +382,11 @@ export function translator({ document, pools, hostile = {} }: TranslatorOptions)
     const values: unknown[] = [1e300, -1e300, 2 ** 53, 2 ** 53 + 2, -1, 1.5, 0.1, Number.MAX_VALUE, -(2 ** 63), 2 ** 64];
     if (min !== undefined) values.push(min - 1);
     if (max !== undefined) values.push(max + 1, max * 2 + 1);
-    return fc.constantFrom(...values.filter((v) => typeof v !== 'number' || !(Number.isInteger(v) && (min === undefined || v >= min) && (max === undefined || v <= max))));
+    return fc.constantFrom(
+      ...values.filter(
+        (v) => typeof v !== 'number' || !(Number.isInteger(v) && (min === undefined || v >= min) && (max === undefined || v <= max)),
+      ),
+    );
   }
 
   function invalidArray(s: Schema, name: string, place: Place): Arbitrary<unknown> {
@@ -311,11 +417,16 @@ export function translator({ document, pools, hostile = {} }: TranslatorOptions)
     const base = validObject(s, place);
     const mutations: Arbitrary<unknown>[] = [];
     if (required.length) {
-      mutations.push(base.chain((o) => fc.constantFrom(...required).map((key) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== key)))));
+      mutations.push(
+        base.chain((o) => fc.constantFrom(...required).map((key) => Object.fromEntries(Object.entries(o).filter(([k]) => k !== key)))),
+      );
     }
     if (s.additionalProperties === false) {
       mutations.push(
-        fc.tuple(base, unknownKey, fc.jsonValue({ maxDepth: 1 })).filter(([, key]) => !Object.hasOwn(properties, key)).map(([o, key, v]) => withOwn(o, key, v)),
+        fc
+          .tuple(base, unknownKey, fc.jsonValue({ maxDepth: 1 }))
+          .filter(([, key]) => !Object.hasOwn(properties, key))
+          .map(([o, key, v]) => withOwn(o, key, v)),
         // More unknown fields than the Problem's `errors` map may list (maxProperties 200).
         base.map((o) => Object.assign({}, o, Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`unknown_${i}`, i])))),
       );
@@ -324,7 +435,9 @@ export function translator({ document, pools, hostile = {} }: TranslatorOptions)
     const keys = Object.keys(properties);
     if (keys.length) {
       mutations.push(
-        fc.tuple(base, fc.constantFrom(...keys)).chain(([o, key]) => invalid(properties[key]!, key, place).map((bad) => withOwn(o, key, bad))),
+        fc
+          .tuple(base, fc.constantFrom(...keys))
+          .chain(([o, key]) => invalid(properties[key]!, key, place).map((bad) => withOwn(o, key, bad))),
       );
     }
     return fc.oneof(...mutations);

@@ -3,7 +3,7 @@
 // every part valid; an invalid one breaks exactly one part, so the answer says which part the
 // server mishandled.
 import fc, { type Arbitrary } from 'fast-check';
-import { translator, type Place, type Schema } from './contract-arbitraries.ts';
+import { type Place, type Schema, translator } from './contract-arbitraries.ts';
 import { encodePathSegment, queryString, type RawRequest } from './raw-http.ts';
 
 type Parameter = { name: string; in: 'path' | 'query' | 'header'; required: boolean; schema: Schema };
@@ -31,7 +31,10 @@ export function operationsOf(document: Schema): Operation[] {
   const deref = (node: Schema): Schema => {
     let current = node;
     while (typeof current.$ref === 'string') {
-      current = (current.$ref as string).replace(/^#\//, '').split('/').reduce<unknown>((n, k) => (n as Schema)[k], document) as Schema;
+      current = (current.$ref as string)
+        .replace(/^#\//, '')
+        .split('/')
+        .reduce<unknown>((n, k) => (n as Schema)[k], document) as Schema;
     }
     return current;
   };
@@ -43,12 +46,23 @@ export function operationsOf(document: Schema): Operation[] {
       if (!op) continue;
       const parameters = [...((item.parameters ?? []) as Schema[]), ...((op.parameters ?? []) as Schema[])].map((p) => {
         const param = deref(p);
-        return { name: param.name as string, in: param.in as Parameter['in'], required: param.required === true, schema: param.schema as Schema };
+        return {
+          name: param.name as string,
+          in: param.in as Parameter['in'],
+          required: param.required === true,
+          schema: param.schema as Schema,
+        };
       });
       const body = (deref((op.requestBody ?? {}) as Schema).content as Schema | undefined)?.['application/json'] as Schema | undefined;
       // Resolving now makes an unsupported keyword fail before any request is sent.
       for (const p of parameters) t.resolve(p.schema);
-      operations.push({ operationId: op.operationId as string, method: method.toUpperCase(), path, parameters, ...(body ? { body: body.schema as Schema } : {}) });
+      operations.push({
+        operationId: op.operationId as string,
+        method: method.toUpperCase(),
+        path,
+        parameters,
+        ...(body ? { body: body.schema as Schema } : {}),
+      });
     }
   }
   return operations;
@@ -63,12 +77,34 @@ export type RequestContext = {
   hostile?: Record<string, readonly string[]>;
 };
 
-const asText = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value) ?? 'undefined');
+const asText = (value: unknown): string => (typeof value === 'string' ? value : (JSON.stringify(value) ?? 'undefined'));
 // Node refuses header values with control characters or code points above U+00FF.
 const headerSafe = (value: string) => value.replace(/[^\t\x20-\x7e\x80-\xff]/g, '?');
 
-const BAD_CONTENT_TYPES = ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', 'application/merge-patch+json', ''];
-const BAD_RAW_BODIES = ['', 'null', '[]', '"x"', '12', '{', '{"a":1,"a":2}', '{"name":"x",}', "{'name':'x'}", 'NaN', '\u0000', '{"name":"\\u0000"}', '{"name":"\\ud800"}'];
+const BAD_CONTENT_TYPES = [
+  'text/plain',
+  'application/xml',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/jsonx',
+  'application/merge-patch+json',
+  '',
+];
+const BAD_RAW_BODIES = [
+  '',
+  'null',
+  '[]',
+  '"x"',
+  '12',
+  '{',
+  '{"a":1,"a":2}',
+  '{"name":"x",}',
+  "{'name':'x'}",
+  'NaN',
+  '\u0000',
+  '{"name":"\\u0000"}',
+  '{"name":"\\ud800"}',
+];
 
 export function requestArbitrary(op: Operation, context: RequestContext): Arbitrary<FuzzRequest> {
   const t = translator({ document: context.document, pools: context.pools, hostile: context.hostile ?? {} });
@@ -82,7 +118,9 @@ export function requestArbitrary(op: Operation, context: RequestContext): Arbitr
   const validBody = op.body ? t.valid(op.body) : fc.constant(undefined);
 
   type Parts = { params: unknown[]; extraQuery: [string, string][]; body: unknown; rawBody?: string; contentType?: string; intent: string };
-  const valid: Arbitrary<Parts> = fc.tuple(validParams, validBody).map(([params, body]) => ({ params, extraQuery: [], body, intent: 'valid' }));
+  const valid: Arbitrary<Parts> = fc
+    .tuple(validParams, validBody)
+    .map(([params, body]) => ({ params, extraQuery: [], body, intent: 'valid' }));
 
   // Weighted so that the body, where most of a contract's schema is, gets most of the mutations.
   const breakers: { weight: number; arbitrary: Arbitrary<Parts> }[] = op.parameters.map((p, i) => ({
@@ -95,28 +133,56 @@ export function requestArbitrary(op: Operation, context: RequestContext): Arbitr
   }));
   breakers.push({
     weight: 2,
-    arbitrary: fc.tuple(valid, fc.constantFrom('unknown', 'LIMIT', 'limit[]', 'tenant_id', 'department_id', '__proto__', 'toString', 'constructor', 'z'.repeat(2100)), fc.string({ maxLength: 8 })).map(([parts, name, value]) => ({
-      ...parts,
-      extraQuery: [[name, value]] as [string, string][],
-      intent: `unknown query parameter ${name.slice(0, 40)}`,
-    })),
+    arbitrary: fc
+      .tuple(
+        valid,
+        fc.constantFrom(
+          'unknown',
+          'LIMIT',
+          'limit[]',
+          'tenant_id',
+          'department_id',
+          '__proto__',
+          'toString',
+          'constructor',
+          'z'.repeat(2100),
+        ),
+        fc.string({ maxLength: 8 }),
+      )
+      .map(([parts, name, value]) => ({
+        ...parts,
+        extraQuery: [[name, value]] as [string, string][],
+        intent: `unknown query parameter ${name.slice(0, 40)}`,
+      })),
   });
   const queryParams = op.parameters.filter((p) => p.in === 'query');
   if (queryParams.length) {
     breakers.push({
       weight: 2,
-      arbitrary: fc.tuple(valid, fc.constantFrom(...queryParams), fc.constantFrom('', '1', 'x', 'true', 'null')).map(([parts, p, value]) => ({
-        ...parts,
-        extraQuery: [[p.name, value]] as [string, string][],
-        intent: `query parameter ${p.name} sent twice or empty`,
-      })),
+      arbitrary: fc
+        .tuple(valid, fc.constantFrom(...queryParams), fc.constantFrom('', '1', 'x', 'true', 'null'))
+        .map(([parts, p, value]) => ({
+          ...parts,
+          extraQuery: [[p.name, value]] as [string, string][],
+          intent: `query parameter ${p.name} sent twice or empty`,
+        })),
     });
   }
   if (op.body) {
     breakers.push(
       { weight: 12, arbitrary: fc.tuple(valid, t.invalid(op.body)).map(([parts, body]) => ({ ...parts, body, intent: 'invalid body' })) },
-      { weight: 2, arbitrary: fc.tuple(valid, fc.constantFrom(...BAD_CONTENT_TYPES)).map(([parts, contentType]) => ({ ...parts, contentType, intent: `content type ${contentType || '(none)'}` })) },
-      { weight: 2, arbitrary: fc.tuple(valid, fc.constantFrom(...BAD_RAW_BODIES)).map(([parts, rawBody]) => ({ ...parts, rawBody, intent: 'malformed JSON body' })) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(valid, fc.constantFrom(...BAD_CONTENT_TYPES))
+          .map(([parts, contentType]) => ({ ...parts, contentType, intent: `content type ${contentType || '(none)'}` })),
+      },
+      {
+        weight: 2,
+        arbitrary: fc
+          .tuple(valid, fc.constantFrom(...BAD_RAW_BODIES))
+          .map(([parts, rawBody]) => ({ ...parts, rawBody, intent: 'malformed JSON body' })),
+      },
     );
   }
   const invalid = fc.oneof(...breakers);

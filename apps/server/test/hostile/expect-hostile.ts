@@ -1,7 +1,8 @@
 // What every hostile request must get: a 4xx problem that keeps the contract, and no change
 // to any row a request of the API can write.
-import { contractValidator } from '@deals/contract-suite/contract-validator';
+
 import type { OperationId } from '@deals/api-types';
+import { contractValidator } from '@deals/contract-suite/contract-validator';
 import type { TestServer } from '../support/server.ts';
 import type { RawReply } from './raw-http.ts';
 

@@ -8,15 +8,16 @@
 // The same seed makes the same requests, up to the ids of the objects beforeAll creates (new
 // UUIDs each run, picked at the same positions). Requests run 4 at a time, so the order in
 // which they reach the database varies a little between runs.
-import { contractValidator } from '@deals/contract-suite/contract-validator';
+
 import type { OperationId } from '@deals/api-types';
+import { contractValidator } from '@deals/contract-suite/contract-validator';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contractOperations } from '../../src/contract.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import type { Schema } from './contract-arbitraries.ts';
-import { operationsOf, requestArbitrary, type FuzzRequest, type Operation } from './contract-requests.ts';
-import { rawClient, type RawClient, type RawReply } from './raw-http.ts';
+import { type FuzzRequest, type Operation, operationsOf, requestArbitrary } from './contract-requests.ts';
+import { type RawClient, type RawReply, rawClient } from './raw-http.ts';
 import { buildHostileWorld, type HostileWorld } from './world-data.ts';
 
 const SEED = process.env.FUZZ_SEED === undefined ? 20_261_127 : Number(process.env.FUZZ_SEED);
@@ -83,13 +84,19 @@ function check(request: FuzzRequest, reply: RawReply): string[] {
 
 /** One line per kind of failure: ids, numbers and long runs of one character are blurred. */
 const signature = (f: Finding) =>
-  `${f.request.operationId} ${f.reply.status}: ${f.problems[0]!.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/gi, '<uuid>').replace(/\d+/g, 'N').replace(/(.)\1{9,}/g, '$1…').slice(0, 160)}`;
+  `${f.request.operationId} ${f.reply.status}: ${f.problems[0]!.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/gi, '<uuid>')
+    .replace(/\d+/g, 'N')
+    .replace(/(.)\1{9,}/g, '$1…')
+    .slice(0, 160)}`;
 
 function describeRequest(r: FuzzRequest): string {
   const headers = Object.entries(r.headers ?? {})
     .filter(([name]) => name !== 'X-Api-Key')
     .map(([name, value]) => `${name}: ${value.length > 80 ? `${value.slice(0, 80)}…(${value.length})` : value}`);
-  const body = r.body === undefined ? '' : `\n    body: ${String(r.body).length > 400 ? `${String(r.body).slice(0, 400)}…(${String(r.body).length} chars)` : String(r.body)}`;
+  const body =
+    r.body === undefined
+      ? ''
+      : `\n    body: ${String(r.body).length > 400 ? `${String(r.body).slice(0, 400)}…(${String(r.body).length} chars)` : String(r.body)}`;
   const path = r.path.length > 300 ? `${r.path.slice(0, 300)}…(${r.path.length} chars)` : r.path;
   return `${r.method} ${path}  [${r.intent}]\n    ${headers.join('\n    ')}${body}`;
 }
@@ -124,7 +131,9 @@ describe('fuzzing every operation of the contract', () => {
 
     const summary = Object.entries(statuses).map(([id, counts]) => {
       const total = Object.values(counts).reduce((a, b) => a + b, 0);
-      return `  ${id.padEnd(20)} ${String(total).padStart(4)}  ${Object.entries(counts).map(([s, n]) => `${s}×${n}`).join(' ')}`;
+      return `  ${id.padEnd(20)} ${String(total).padStart(4)}  ${Object.entries(counts)
+        .map(([s, n]) => `${s}×${n}`)
+        .join(' ')}`;
     });
     console.log(`fuzz seed ${SEED}: ${requests.length} requests in ${seconds} s\n${summary.join('\n')}`);
 
@@ -143,9 +152,14 @@ describe('fuzzing every operation of the contract', () => {
     for (const finding of findings) bySignature.set(signature(finding), [...(bySignature.get(signature(finding)) ?? []), finding]);
     const report = [...bySignature.entries()].map(([sig, list]) => {
       // The smallest example is the easiest to read and to replay.
-      const example = list.reduce((a, b) => (a.request.path.length + String(a.request.body ?? '').length <= b.request.path.length + String(b.request.body ?? '').length ? a : b));
+      const example = list.reduce((a, b) =>
+        a.request.path.length + String(a.request.body ?? '').length <= b.request.path.length + String(b.request.body ?? '').length ? a : b,
+      );
       return `✗ ${sig}  (${list.length}×)\n    ${describeRequest(example.request)}\n    → ${example.reply.status} ${example.reply.contentType}: ${example.reply.text.slice(0, 300)}\n    ${example.problems.slice(0, 3).join('\n    ')}`;
     });
-    expect(findings.length, `FUZZ_SEED=${SEED}: ${findings.length} of ${requests.length} responses break the contract, ${bySignature.size} kinds:\n\n${report.join('\n\n')}\n`).toBe(0);
+    expect(
+      findings.length,
+      `FUZZ_SEED=${SEED}: ${findings.length} of ${requests.length} responses break the contract, ${bySignature.size} kinds:\n\n${report.join('\n\n')}\n`,
+    ).toBe(0);
   }, 180_000);
 });

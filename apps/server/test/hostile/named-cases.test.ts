@@ -1,16 +1,17 @@
 // The catalogue of hostile requests, each by name. Every one must get a 4xx
 // application/problem+json that keeps the contract, and change no row. Search terms full of SQL,
 // LIKE and regex metacharacters are the exception: they are valid and must match literally.
+
+import { gzipSync } from 'node:zlib';
+import type { OperationId } from '@deals/api-types';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basePath } from '../../src/contract.ts';
 import { BODY_LIMIT_BYTES } from '../../src/http/json-body.ts';
-import type { OperationId } from '@deals/api-types';
-import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { PROTOTYPE_KEYS } from './contract-arbitraries.ts';
 import { expectContractSuccess, expectHostileProblem, withoutRowChanges } from './expect-hostile.ts';
-import { encodeQueryValue, rawClient, type RawClient, type RawReply } from './raw-http.ts';
-import { buildHostileWorld, tamperCursor, type HostileWorld } from './world-data.ts';
+import { encodeQueryValue, type RawClient, type RawReply, rawClient } from './raw-http.ts';
+import { buildHostileWorld, type HostileWorld, tamperCursor } from './world-data.ts';
 
 const BASE = basePath;
 const MB = BODY_LIMIT_BYTES;
@@ -40,7 +41,13 @@ function send(method: string, path: string, options: Send = {}): Promise<RawRepl
 }
 
 /** Sends, checks that no row changed, and expects a contract-keeping problem. */
-async function hostileCase(operationId: OperationId | undefined, statuses: number | number[], method: string, path: string, options: Send = {}) {
+async function hostileCase(
+  operationId: OperationId | undefined,
+  statuses: number | number[],
+  method: string,
+  path: string,
+  options: Send = {},
+) {
   const reply = await withoutRowChanges(server, () => send(method, path, options));
   return expectHostileProblem(reply, statuses, operationId, method);
 }
@@ -131,7 +138,13 @@ describe('numbers', () => {
 
   it('4xx for a limit of 1e20, -1, 0, 101, 1.5, text and NUL', async () => {
     for (const limit of ['1e20', '-1', '0', '101', '1.5', 'abc', '%00', '', '99999999999999999999999']) {
-      for (const [operationId, path] of [['listDeals', '/deals'], ['listCustomers', '/customers'], ['listSteps', '/steps'], ['listEmployees', '/employees'], ['listDealStepChanges', `${dealPath()}/step-changes`]] as const) {
+      for (const [operationId, path] of [
+        ['listDeals', '/deals'],
+        ['listCustomers', '/customers'],
+        ['listSteps', '/steps'],
+        ['listEmployees', '/employees'],
+        ['listDealStepChanges', `${dealPath()}/step-changes`],
+      ] as const) {
         await hostileCase(operationId, [400, 422], 'GET', `${path}?limit=${limit}`);
       }
     }
@@ -160,7 +173,27 @@ describe('strings with NUL or a lone surrogate', () => {
 });
 
 describe('SQL, LIKE and regex metacharacters in q', () => {
-  const TERMS = ["' OR 1=1 --", '%', '_', '\\', '.*', '(', '[', '$$', ';DROP TABLE deals;', "'", '"', '%_\\', 'under_score', '100%', '*', '?', '^', '|', ')'];
+  const TERMS = [
+    "' OR 1=1 --",
+    '%',
+    '_',
+    '\\',
+    '.*',
+    '(',
+    '[',
+    '$$',
+    ';DROP TABLE deals;',
+    "'",
+    '"',
+    '%_\\',
+    'under_score',
+    '100%',
+    '*',
+    '?',
+    '^',
+    '|',
+    ')',
+  ];
 
   async function all(path: string): Promise<Record<string, unknown>[]> {
     const reply = await send('GET', `${path}${path.includes('?') ? '&' : '?'}limit=100`);
@@ -188,12 +221,25 @@ describe('SQL, LIKE and regex metacharacters in q', () => {
   });
 
   it('200 with exactly the customers whose name, company or email contains the term', async () => {
-    const haystacks = new Map((await all('/customers')).map((c) => [c.id as string, [c.last_name, c.first_name, c.company, c.email].map((v) => v ?? '').join(' ').toLowerCase()]));
+    const haystacks = new Map(
+      (await all('/customers')).map((c) => [
+        c.id as string,
+        [c.last_name, c.first_name, c.company, c.email]
+          .map((v) => v ?? '')
+          .join(' ')
+          .toLowerCase(),
+      ]),
+    );
     for (const term of [...TERMS, 'a_c']) {
       const reply = await withoutRowChanges(server, () => send('GET', `/customers?limit=100&q=${encodeQueryValue(term)}`));
       expectContractSuccess(reply, 200, 'listCustomers');
       const found = (reply.body as { data: { id: string }[] }).data.map((c) => c.id).sort();
-      expect(found, `q=${term}`).toEqual([...haystacks].filter(([, text]) => text.includes(term.toLowerCase())).map(([id]) => id).sort());
+      expect(found, `q=${term}`).toEqual(
+        [...haystacks]
+          .filter(([, text]) => text.includes(term.toLowerCase()))
+          .map(([id]) => id)
+          .sort(),
+      );
     }
   });
 
@@ -216,9 +262,26 @@ describe('cursors', () => {
   });
 
   it('400 for base64url of garbage, of garbage JSON and of JSON of the wrong shape', async () => {
-    const garbage = ['garbage', '{', 'null', '[]', '12', '"k"', { k: 1 }, { k: 'x', i: 'y', f: 'z' }, { k: 'x', i: hostile.dealIds[0], f: 'wrong' }, { i: hostile.dealIds[0] }];
+    const garbage = [
+      'garbage',
+      '{',
+      'null',
+      '[]',
+      '12',
+      '"k"',
+      { k: 1 },
+      { k: 'x', i: 'y', f: 'z' },
+      { k: 'x', i: hostile.dealIds[0], f: 'wrong' },
+      { i: hostile.dealIds[0] },
+    ];
     for (const cursor of garbage.map(encode)) {
-      for (const [operationId, path] of [['listDeals', '/deals'], ['listCustomers', '/customers'], ['listSteps', '/steps'], ['listEmployees', '/employees'], ['listDealStepChanges', `${dealPath()}/step-changes`]] as const) {
+      for (const [operationId, path] of [
+        ['listDeals', '/deals'],
+        ['listCustomers', '/customers'],
+        ['listSteps', '/steps'],
+        ['listEmployees', '/employees'],
+        ['listDealStepChanges', `${dealPath()}/step-changes`],
+      ] as const) {
         await hostileCase(operationId, 400, 'GET', `${path}?cursor=${cursor}`);
       }
     }
@@ -229,7 +292,9 @@ describe('cursors', () => {
     await hostileCase('listDeals', 400, 'GET', `/deals?sort=-created_at&cursor=${byCreated}`);
     await hostileCase('listDeals', 400, 'GET', `/deals?sort=created_at&q=deal&cursor=${byCreated}`);
     await hostileCase('listCustomers', 400, 'GET', `/customers?sort=created_at&cursor=${byCreated}`);
-    await hostileCase('listDeals', 400, 'GET', `/deals?sort=created_at&cursor=${byCreated}`, { headers: { 'X-Department-Id': hostile.world.otherDepartment.id } });
+    await hostileCase('listDeals', 400, 'GET', `/deals?sort=created_at&cursor=${byCreated}`, {
+      headers: { 'X-Department-Id': hostile.world.otherDepartment.id },
+    });
     await hostileCase('listDeals', 400, 'GET', `/deals?cursor=${hostile.otherTenantCursor}`);
     await hostileCase('listDealStepChanges', 400, 'GET', `/deals/${hostile.dealIds[1]}/step-changes?cursor=${hostile.cursors.at(-1)}`);
   });
@@ -242,8 +307,14 @@ describe('cursors', () => {
     const notAVolume = [{ k: 'garbage' }, { k: '1e999' }, { k: '99999999999999999999' }, { k: '\u0000' }, { k: ['x'] }];
     const notAName = [{ k: '\u0000' }, { k: ['x'] }, { i: 'not-a-uuid' }];
     const sorts = [
-      ['created_at', notATimestamp], ['-created_at', notATimestamp], ['updated_at', notATimestamp], ['-updated_at', notATimestamp],
-      ['volume', notAVolume], ['-volume', notAVolume], ['name', notAName], ['-name', notAName],
+      ['created_at', notATimestamp],
+      ['-created_at', notATimestamp],
+      ['updated_at', notATimestamp],
+      ['-updated_at', notATimestamp],
+      ['volume', notAVolume],
+      ['-volume', notAVolume],
+      ['name', notAName],
+      ['-name', notAName],
     ] as const;
     for (const [i, [sort, changes]] of sorts.entries()) {
       for (const change of changes) {
@@ -251,9 +322,19 @@ describe('cursors', () => {
       }
     }
     const customerCursor = hostile.cursors[8]!; // listCustomers sort=created_at
-    await hostileCase('listCustomers', 400, 'GET', `/customers?limit=1&sort=created_at&cursor=${tamperCursor(customerCursor, { k: 'garbage' })}`);
+    await hostileCase(
+      'listCustomers',
+      400,
+      'GET',
+      `/customers?limit=1&sort=created_at&cursor=${tamperCursor(customerCursor, { k: 'garbage' })}`,
+    );
     const stepChangeCursor = hostile.cursors.at(-1)!;
-    await hostileCase('listDealStepChanges', 400, 'GET', `/deals/${hostile.dealIds[0]}/step-changes?limit=1&cursor=${tamperCursor(stepChangeCursor, { k: 'garbage' })}`);
+    await hostileCase(
+      'listDealStepChanges',
+      400,
+      'GET',
+      `/deals/${hostile.dealIds[0]}/step-changes?limit=1&cursor=${tamperCursor(stepChangeCursor, { k: 'garbage' })}`,
+    );
   });
 });
 
@@ -270,7 +351,18 @@ describe('ids in paths and headers', () => {
 
   it('404 for malformed UUIDs in paths', async () => {
     const real = hostile.dealIds[0]!;
-    for (const id of ['1', '%00', '..', '%2e%2e', 'not-a-uuid', `${real}0`, `${real.slice(0, -1)}g`, `urn:uuid:${real}`, `%20${real}`, '%27%20OR%201=1%20--']) {
+    for (const id of [
+      '1',
+      '%00',
+      '..',
+      '%2e%2e',
+      'not-a-uuid',
+      `${real}0`,
+      `${real.slice(0, -1)}g`,
+      `urn:uuid:${real}`,
+      `%20${real}`,
+      '%27%20OR%201=1%20--',
+    ]) {
       for (const [operationId, method, path, json] of pathOperations(id)) await hostileCase(operationId, 404, method, path, { json });
     }
   });
@@ -282,11 +374,18 @@ describe('ids in paths and headers', () => {
   });
 
   it('404 with a Problem the contract allows for an id of 3,000 characters', async () => {
-    for (const [operationId, method, path, json] of pathOperations('x'.repeat(3000))) await hostileCase(operationId, 404, method, path, { json });
+    for (const [operationId, method, path, json] of pathOperations('x'.repeat(3000)))
+      await hostileCase(operationId, 404, method, path, { json });
   });
 
   it('404 for paths that climb out of a route', async () => {
-    for (const path of ['/deals/../customers', `/deals/${hostile.dealIds[0]}/../../customers`, '/deals/%2F..%2Fcustomers', '/deals//', '/./deals/./x']) {
+    for (const path of [
+      '/deals/../customers',
+      `/deals/${hostile.dealIds[0]}/../../customers`,
+      '/deals/%2F..%2Fcustomers',
+      '/deals//',
+      '/./deals/./x',
+    ]) {
       await hostileCase(undefined, 404, 'GET', path);
     }
   });
@@ -311,7 +410,15 @@ describe('ids in paths and headers', () => {
 describe('media types', () => {
   it('415 for a body that is not application/json, or has no Content-Type', async () => {
     for (const [operationId, method, path, valid] of writes()) {
-      for (const contentType of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', 'json', null]) {
+      for (const contentType of [
+        'text/plain',
+        'application/xml',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/jsonx',
+        'json',
+        null,
+      ]) {
         await hostileCase(operationId, 415, method, path, { body: JSON.stringify(valid), contentType });
       }
     }
@@ -337,12 +444,18 @@ describe('the size of the request head', () => {
 
   it('401 for an X-Api-Key of 10 KB', async () => {
     await hostileCase('listDeals', 401, 'GET', '/deals', { headers: { 'X-Api-Key': 'k'.repeat(10 * 1024) } });
-    await hostileCase('createDeal', 401, 'POST', '/deals', { json: { name: 'x' }, headers: { 'X-Api-Key': `${hostile.world.apiKey}${'k'.repeat(10 * 1024)}` } });
+    await hostileCase('createDeal', 401, 'POST', '/deals', {
+      json: { name: 'x' },
+      headers: { 'X-Api-Key': `${hostile.world.apiKey}${'k'.repeat(10 * 1024)}` },
+    });
   });
 
   it('4xx for an Idempotency-Key of 256 characters, and no record of it', async () => {
     await hostileCase('createDeal', [400, 422], 'POST', '/deals', { json: { name: 'x' }, headers: { 'Idempotency-Key': 'k'.repeat(256) } });
-    await hostileCase('createCustomer', [400, 422], 'POST', '/customers', { json: { last_name: 'x' }, headers: { 'Idempotency-Key': 'k'.repeat(256) } });
+    await hostileCase('createCustomer', [400, 422], 'POST', '/customers', {
+      json: { last_name: 'x' },
+      headers: { 'Idempotency-Key': 'k'.repeat(256) },
+    });
   });
 });
 

@@ -26,7 +26,20 @@ export type HostileWorld = {
 };
 
 // Names that mean something to SQL, LIKE or regular expressions, to search for literally.
-export const TRICKY_NAMES = ["O'Brien", '100% Sure', 'under_score', 'back\\slash', 'Dot.Star', '(paren', '[bracket', '$$money', ';DROP TABLE deals;', 'Ünïcödé 😀', "' OR 1=1 --", 'plain'];
+export const TRICKY_NAMES = [
+  "O'Brien",
+  '100% Sure',
+  'under_score',
+  'back\\slash',
+  'Dot.Star',
+  '(paren',
+  '[bracket',
+  '$$money',
+  ';DROP TABLE deals;',
+  'Ünïcödé 😀',
+  "' OR 1=1 --",
+  'plain',
+];
 
 async function inBatches<T, R>(items: T[], size: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results: R[] = [];
@@ -82,20 +95,31 @@ export async function buildHostileWorld(server: TestServer, sizes = { customers:
   const dealIds = deals.slice(0, sizes.deals).map((d) => d.id);
   const deletableDealIds = deals.slice(sizes.deals).map((d) => d.id);
   // A history of step changes, and tombstones for incremental sync.
-  await inBatches(dealIds.slice(0, 10), 4, (id, i) => call('PATCH', `/deals/${id}`, { body: { step_id: steps[(i + 1) % steps.length]!.id } }));
-  const doomed = await inBatches(Array.from({ length: 3 }), 3, async (_, i) => created(await call('POST', '/deals', { body: { name: `doomed ${i}` } }), 'a deal'));
+  await inBatches(dealIds.slice(0, 10), 4, (id, i) =>
+    call('PATCH', `/deals/${id}`, { body: { step_id: steps[(i + 1) % steps.length]!.id } }),
+  );
+  const doomed = await inBatches(Array.from({ length: 3 }), 3, async (_, i) =>
+    created(await call('POST', '/deals', { body: { name: `doomed ${i}` } }), 'a deal'),
+  );
   await inBatches(doomed, 3, (d) => call('DELETE', `/deals/${d.id}`));
 
-  const otherDepartmentDealId = created(await call('POST', '/deals', { body: { name: 'elsewhere' }, departmentId: world.otherDepartment.id }), 'a deal').id;
+  const otherDepartmentDealId = created(
+    await call('POST', '/deals', { body: { name: 'elsewhere' }, departmentId: world.otherDepartment.id }),
+    'a deal',
+  ).id;
   const otherTenant = { apiKey: world.otherTenant.api_key, departmentId: world.otherTenant.departments[0]!.id };
   const otherTenantDealId = created(await call('POST', '/deals', { body: { name: 'foreign' }, ...otherTenant }), 'a deal').id;
   created(await call('POST', '/deals', { body: { name: 'foreign 2' }, ...otherTenant }), 'a deal');
-  const otherTenantCustomerId = created(await call('POST', '/customers', { body: { last_name: 'Foreign' }, ...otherTenant }), 'a customer').id;
+  const otherTenantCustomerId = created(
+    await call('POST', '/customers', { body: { last_name: 'Foreign' }, ...otherTenant }),
+    'a customer',
+  ).id;
 
   const cursorOf = async (path: string, options: Parameters<typeof call>[2] = {}) => {
     const reply = await call('GET', path, options);
     const cursor = (reply.json as { next_cursor?: string | null } | undefined)?.next_cursor;
-    if (reply.status !== 200 || typeof cursor !== 'string') throw new Error(`setup: no next_cursor from ${path}: ${reply.status} ${reply.text.slice(0, 200)}`);
+    if (reply.status !== 200 || typeof cursor !== 'string')
+      throw new Error(`setup: no next_cursor from ${path}: ${reply.status} ${reply.text.slice(0, 200)}`);
     return cursor;
   };
   const dealSorts = ['created_at', '-created_at', 'updated_at', '-updated_at', 'volume', '-volume', 'name', '-name'];
@@ -112,7 +136,16 @@ export async function buildHostileWorld(server: TestServer, sizes = { customers:
   // The fingerprint `f` binds a cursor to its query; the sort key `k` and id `i` it does not
   // protect, so a client can hand back any value in them.
   const tamperedCursors = cursors.flatMap((cursor) =>
-    [{ k: 'garbage' }, { k: '' }, { k: '\u0000' }, { k: '1e999' }, { k: '99999999999999999999' }, { k: ['x'] }, { i: 'not-a-uuid' }, { f: 'x' }]
+    [
+      { k: 'garbage' },
+      { k: '' },
+      { k: '\u0000' },
+      { k: '1e999' },
+      { k: '99999999999999999999' },
+      { k: ['x'] },
+      { i: 'not-a-uuid' },
+      { f: 'x' },
+    ]
       .map((change) => tamperCursor(cursor, change))
       .filter((c) => c.length <= 512),
   );

@@ -10,8 +10,8 @@ import { createLogger } from '../../src/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { referenceRequest, seedWorld, type World } from '../support/fixtures.ts';
 import { client } from '../support/http.ts';
-import { LEVEL, logCapture, type LogLine } from '../support/log-capture.ts';
-import { listenTestApp, type ListeningApp } from '../support/server.ts';
+import { LEVEL, type LogLine, logCapture } from '../support/log-capture.ts';
+import { type ListeningApp, listenTestApp } from '../support/server.ts';
 
 let database: TestDatabase;
 let db: Database;
@@ -48,7 +48,13 @@ describe('access log', () => {
     expect(read.headers.get('x-request-id')).toBe('caller-chosen-id.42');
 
     const post = await requestLine(created.headers.get('x-request-id'));
-    expect(post).toMatchObject({ level: LEVEL.info, method: 'POST', route: `${basePath}/deals`, status: 201, tenant_id: world.tenant.tenant_id });
+    expect(post).toMatchObject({
+      level: LEVEL.info,
+      method: 'POST',
+      route: `${basePath}/deals`,
+      status: 201,
+      tenant_id: world.tenant.tenant_id,
+    });
     expect(post.duration_ms).toBeTypeOf('number');
     // The contract's template, not the id: lines group by operation.
     expect(await requestLine('caller-chosen-id.42')).toMatchObject({ method: 'GET', route: `${basePath}/deals/{deal_id}`, status: 200 });
@@ -66,7 +72,7 @@ describe('access log', () => {
   it('5xx at error level, with the error that caused it', async () => {
     // A real fault: the table a statement needs is gone (SQLSTATE 42P01, not an outage).
     await sql.query('ALTER TABLE deals RENAME TO deals_gone');
-    let failed;
+    let failed: Awaited<ReturnType<typeof call>> | undefined;
     try {
       failed = await call('GET', '/deals');
     } finally {
@@ -86,7 +92,12 @@ describe('access log', () => {
     const body = JSON.stringify(referenceRequest);
     const req = http.request(`${app.baseUrl}/deals`, {
       method: 'POST',
-      headers: { 'X-Api-Key': world.apiKey, 'X-Department-Id': world.department.id, 'Content-Type': 'application/json', 'X-Request-Id': 'left-early' },
+      headers: {
+        'X-Api-Key': world.apiKey,
+        'X-Department-Id': world.department.id,
+        'Content-Type': 'application/json',
+        'X-Request-Id': 'left-early',
+      },
     });
     req.on('error', () => undefined);
     req.end(body);

@@ -1,12 +1,12 @@
 // The database goes away, or every pooled connection is busy: requests get a 503 with
 // Retry-After within a bounded wait, the process stays up, and service resumes by itself.
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../../src/db/database.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { listenTestApp } from '../support/server.ts';
 import { referenceRequest, seedWorld, type World } from '../support/fixtures.ts';
 import { client, expectProblem } from '../support/http.ts';
+import { listenTestApp } from '../support/server.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
 let database: TestDatabase;
@@ -24,7 +24,13 @@ beforeAll(async () => {
   proxy = await startTcpProxy(target.hostname, Number(target.port));
   const viaProxy = new URL(database.url);
   viaProxy.port = String(proxy.port);
-  db = createDatabase({ url: viaProxy.toString(), poolMax: 2, poolWaitMs: POOL_WAIT_MS, statementTimeoutMs: 5000, onError: () => undefined });
+  db = createDatabase({
+    url: viaProxy.toString(),
+    poolMax: 2,
+    poolWaitMs: POOL_WAIT_MS,
+    statementTimeoutMs: 5000,
+    onError: () => undefined,
+  });
   world = await seedWorld(db);
   const app = await listenTestApp(db, { ready: async () => (await db.pool.query('SELECT 1')).rowCount === 1 });
   origin = app.origin;
@@ -42,7 +48,11 @@ describe('database unreachable', () => {
   it('503 with Retry-After while it is gone, 2xx again when it is back, same process', async () => {
     expect((await call('POST', '/deals', { body: referenceRequest })).status).toBe(201);
     await proxy.cut();
-    for (const [method, path] of [['GET', '/deals'], ['POST', '/deals'], ['GET', '/steps']] as const) {
+    for (const [method, path] of [
+      ['GET', '/deals'],
+      ['POST', '/deals'],
+      ['GET', '/steps'],
+    ] as const) {
       const started = Date.now();
       const reply = await call(method, path, method === 'POST' ? { body: referenceRequest } : {});
       expectProblem(reply, 503);

@@ -13,14 +13,14 @@
 import { Agent, request } from 'node:http';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { generateApiKeySecret } from '../../src/auth/api-key-secret.ts';
 import type { AppDeps } from '../../src/app.ts';
+import { generateApiKeySecret } from '../../src/auth/api-key-secret.ts';
 import { basePath } from '../../src/contract.ts';
 import { createDatabase, type Database } from '../../src/db/database.ts';
 import { until } from '../faults/support.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { seedWorld, type World } from '../support/fixtures.ts';
-import { listenTestApp, type ListeningApp } from '../support/server.ts';
+import { type ListeningApp, listenTestApp } from '../support/server.ts';
 
 type Reply = { status: number; headers: Record<string, string | string[] | undefined>; body: { detail?: string } };
 
@@ -35,7 +35,9 @@ function clientAt(origin: string, localAddress: string, maxSockets = 16) {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('error', reject);
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString() || '{}') }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString() || '{}') }),
+          );
         });
         req.on('error', reject);
         req.end();
@@ -60,7 +62,11 @@ async function pooled<T>(count: number, concurrency: number, task: (i: number) =
   return results;
 }
 
-const tally = (replies: Reply[]) => replies.reduce<Record<number, number>>((n, r) => ({ ...n, [r.status]: (n[r.status] ?? 0) + 1 }), {});
+const tally = (replies: Reply[]) => {
+  const counts: Record<number, number> = {};
+  for (const r of replies) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  return counts;
+};
 const randomKey = () => generateApiKeySecret().secret;
 
 let database: TestDatabase;
@@ -71,14 +77,20 @@ let observer: pg.Client;
 const newDatabase = () => createDatabase({ url: database.url, poolMax: 5, poolWaitMs: 5000, statementTimeoutMs: 5000 });
 
 async function committedTransactions(): Promise<number> {
-  const { rows } = await observer.query('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [database.name]);
+  const { rows } = await observer.query('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [
+    database.name,
+  ]);
   return Number(rows[0].n);
 }
 
 /** Waits until no client is connected to the test database: every count is published. */
 async function allConnectionsClosed(): Promise<void> {
   const connected = async () =>
-    (await observer.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'`, [database.name])).rows[0].n as number;
+    (
+      await observer.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'`, [
+        database.name,
+      ])
+    ).rows[0].n as number;
   await until('the test database to have no connections', async () => (await connected()) === 0, 30_000, 20);
 }
 
@@ -118,7 +130,9 @@ describe('failed authentications per client address', () => {
     const keys = 300;
     const cost = await databaseCost({ authFailuresPerMinute: 0, keyCacheTtlMs: 5000 }, async (app) => {
       const attacker = clientAt(app.origin, '127.0.0.2');
-      const replies = await pooled(keys, 16, () => attacker.get('/steps', { 'X-Api-Key': randomKey(), 'X-Department-Id': world.department.id }));
+      const replies = await pooled(keys, 16, () =>
+        attacker.get('/steps', { 'X-Api-Key': randomKey(), 'X-Department-Id': world.department.id }),
+      );
       attacker.close();
       expect(tally(replies)).toEqual({ 401: keys });
     });
@@ -128,16 +142,16 @@ describe('failed authentications per client address', () => {
   it('10,000 random keys from one address cost a few dozen statements; valid keys from another address still get 200', async () => {
     const flood = 10_000;
     let attackerReplies: Reply[] = [];
-    let partnerReplies: Reply[] = [];
+    const partnerReplies: Reply[] = [];
     const started = performance.now();
     const cost = await databaseCost(limited, async (app) => {
       const attacker = clientAt(app.origin, '127.0.0.2');
       const partner = clientAt(app.origin, '127.0.0.1', 2);
       const valid = { 'X-Api-Key': world.apiKey, 'X-Department-Id': world.department.id };
       let flooding = true;
-      const attack = pooled(flood, 16, () => attacker.get('/steps', { 'X-Api-Key': randomKey(), 'X-Department-Id': world.department.id })).finally(
-        () => (flooding = false),
-      );
+      const attack = pooled(flood, 16, () =>
+        attacker.get('/steps', { 'X-Api-Key': randomKey(), 'X-Department-Id': world.department.id }),
+      ).finally(() => (flooding = false));
       // The partner keeps working while the flood runs.
       const partnerWork = (async () => {
         while (flooding) partnerReplies.push(await partner.get('/steps', valid));

@@ -4,8 +4,8 @@
 import { contractValidator } from '@deals/contract-suite/contract-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basePath } from '../../src/contract.ts';
-import { rawClient, type RawClient, type RawReply, type RawRequest } from '../hostile/raw-http.ts';
-import { listenTestApp, type ListeningApp } from '../support/server.ts';
+import { type RawClient, type RawReply, type RawRequest, rawClient } from '../hostile/raw-http.ts';
+import { type ListeningApp, listenTestApp } from '../support/server.ts';
 import { useWorld } from '../support/world.ts';
 
 const contract = contractValidator();
@@ -64,7 +64,10 @@ describe('problem bodies carry request_id = X-Request-Id', () => {
   });
 
   it("keeps the caller's own X-Request-Id in the body", async () => {
-    const reply = await send(client, { path: api('/deals/019cbd8b-dd90-7119-b13e-f99dc519c4ad'), headers: { 'X-Request-Id': 'partner-trace.42' } });
+    const reply = await send(client, {
+      path: api('/deals/019cbd8b-dd90-7119-b13e-f99dc519c4ad'),
+      headers: { 'X-Request-Id': 'partner-trace.42' },
+    });
     expect(expectRequestIdInBody(reply, 404)).toBe('partner-trace.42');
   });
 
@@ -73,7 +76,9 @@ describe('problem bodies carry request_id = X-Request-Id', () => {
     expectRequestIdInBody(await send(strictClient, { path: api('/deals'), headers: unknownKey }), 401);
     const reply = await send(strictClient, { path: api('/deals'), headers: unknownKey });
     expectRequestIdInBody(reply, 429);
-    expect((reply.body as { detail: string }).detail).toBe('Too many failed authentications (unknown or revoked API keys) from this address.');
+    expect((reply.body as { detail: string }).detail).toBe(
+      'Too many failed authentications (unknown or revoked API keys) from this address.',
+    );
   });
 
   it('431, answered by the HTTP server before Express', async () => {

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { revokeApiKey, createApiKey } from '../../src/admin/tenancy.ts';
+import { createApiKey, revokeApiKey } from '../../src/admin/tenancy.ts';
 import { expectProblem } from '../support/http.ts';
 import { useWorld } from '../support/world.ts';
 
@@ -57,7 +57,10 @@ describe('authentication', () => {
     // The same X-Request-Id for both, so that the bodies' request_id is the same too.
     const headers = { 'X-Request-Id': 'same-request' };
     const existing = expectProblem(await t.call('GET', '/deals', { apiKey: t.world.otherDepartmentKey, headers }), 403);
-    const missing = expectProblem(await t.call('GET', '/deals', { apiKey: t.world.otherDepartmentKey, departmentId: '019cbd8b-dd90-7119-b13e-f99dc519c4ad', headers }), 403);
+    const missing = expectProblem(
+      await t.call('GET', '/deals', { apiKey: t.world.otherDepartmentKey, departmentId: '019cbd8b-dd90-7119-b13e-f99dc519c4ad', headers }),
+      403,
+    );
     expect(missing).toEqual(existing);
   });
 

@@ -27,7 +27,9 @@ describe('rate limit per API key', () => {
     expect(limited.headers.get('ratelimit-limit')).toBe('5');
     expect(limited.headers.get('ratelimit-remaining')).toBe('0');
     // Another key of the same tenant has its own budget.
-    expect((await t.call('GET', '/steps', { apiKey: t.world.otherDepartmentKey, departmentId: t.world.otherDepartment.id })).status).toBe(200);
+    expect((await t.call('GET', '/steps', { apiKey: t.world.otherDepartmentKey, departmentId: t.world.otherDepartment.id })).status).toBe(
+      200,
+    );
     vi.setSystemTime(Date.now() + 1000);
     const next = await t.call('GET', '/steps');
     expect(next.status).toBe(200);

@@ -65,7 +65,11 @@ describe('raw SQL', () => {
     const { department, otherDepartment } = t.world;
     expect(await rawError('UPDATE deals SET step_id = $2 WHERE id = $1', [deal.id, department.steps[2]!.id])).toBeUndefined();
     expect(
-      await rawError('UPDATE deals SET department_id = $2, step_id = $3 WHERE id = $1', [deal.id, otherDepartment.id, otherDepartment.steps[0]!.id]),
+      await rawError('UPDATE deals SET department_id = $2, step_id = $3 WHERE id = $1', [
+        deal.id,
+        otherDepartment.id,
+        otherDepartment.steps[0]!.id,
+      ]),
     ).toBeUndefined();
     expect(await stored(deal.id)).toMatchObject({ department_id: otherDepartment.id, step_id: otherDepartment.steps[0]!.id });
   });

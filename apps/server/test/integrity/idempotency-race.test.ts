@@ -3,8 +3,9 @@
 // can store its own. The statement aborts itself with SQLSTATE DA001 (api_abort, migration
 // 20261202000100), writing nothing, and the server recognises that code and replays the
 // stored response: the client sees the first request's 201, never a 500, and one customer.
-import pg from 'pg';
+
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basePath } from '../../src/contract.ts';
 import { requestHash } from '../../src/data/idempotency.ts';
@@ -48,7 +49,10 @@ describe('createCustomer with an Idempotency-Key whose first request commits mid
     // response in its snapshot, writes; storing its response then waits on this row.
     await first.query('BEGIN');
     await first.query(`INSERT INTO customers (tenant_id, id, last_name, first_name) VALUES ($1, $2, $3, $4)`, [
-      tenant.tenant_id, customerId, body.last_name, body.first_name,
+      tenant.tenant_id,
+      customerId,
+      body.last_name,
+      body.first_name,
     ]);
     await first.query(
       `INSERT INTO idempotency_records (tenant_id, key, request_hash, status_code, response_body, response_headers, expires_at)
@@ -66,7 +70,10 @@ describe('createCustomer with an Idempotency-Key whose first request commits mid
     expect(reply.headers.get('idempotent-replayed')).toBe('true');
     expect(reply.json.id).toBe(customerId);
     expect(reply.headers.get('location')).toBe(headers.Location);
-    const { rows } = await t.server.db.pool.query('SELECT id::text FROM customers WHERE tenant_id = $1 AND last_name = $2', [tenant.tenant_id, 'Raced']);
+    const { rows } = await t.server.db.pool.query('SELECT id::text FROM customers WHERE tenant_id = $1 AND last_name = $2', [
+      tenant.tenant_id,
+      'Raced',
+    ]);
     expect(rows).toEqual([{ id: customerId }]);
   });
 });

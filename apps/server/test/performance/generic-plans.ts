@@ -78,8 +78,14 @@ export async function genericPlanSession(url: string): Promise<GenericPlanSessio
   };
   return {
     sql: (into) => ({
-      rows: async <Row>(strings: TemplateStringsArray, ...values: unknown[]) => (await explain(strings, values, into), [] as Row[]),
-      count: async (strings: TemplateStringsArray, ...values: unknown[]) => (await explain(strings, values, into), 0),
+      rows: async <Row>(strings: TemplateStringsArray, ...values: unknown[]) => {
+        await explain(strings, values, into);
+        return [] as Row[];
+      },
+      count: async (strings: TemplateStringsArray, ...values: unknown[]) => {
+        await explain(strings, values, into);
+        return 0;
+      },
     }),
     query: (text) => client.query(text),
     async close() {

@@ -8,10 +8,11 @@
 // check on it would flip between runs.) Besides, 500 tenants' worth of departments, steps,
 // employees and API keys, and 50,000 idempotency records, so that the lookups in those tables
 // face a table that an index pays off on, as in production.
+
+import { createSharedCustomer, type DepartmentSpace, loadDeals, loadTombstones, type Queryable } from '../../bench/support/bulk-load.ts';
+import { type DemoTenant, seedDemoTenant } from '../../src/admin/tenancy.ts';
 import type { Scope } from '../../src/auth/scope.ts';
-import { seedDemoTenant, type DemoTenant } from '../../src/admin/tenancy.ts';
 import { createDatabase, type Database } from '../../src/db/database.ts';
-import { createSharedCustomer, loadDeals, loadTombstones, type DepartmentSpace, type Queryable } from '../../bench/support/bulk-load.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 export type LoadedDatabase = {

@@ -14,22 +14,31 @@
 // The last tests drop an index inside a rolled-back transaction and prove the checks fail.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type Explained,
   functionsCalled,
+  type GenericPlanSession,
   genericPlanSession,
   indexesUsed,
   keysetScansFromEdge,
   planText,
   seqScans,
   sqlLiteral,
-  type Explained,
-  type GenericPlanSession,
 } from './generic-plans.ts';
-import { loadedDatabase, type LoadedDatabase } from './loaded-database.ts';
-import { preparedOperations, variants, type Variant } from './variants.ts';
+import { type LoadedDatabase, loadedDatabase } from './loaded-database.ts';
+import { preparedOperations, type Variant, variants } from './variants.ts';
 
 const WATCHED = new Set([
-  'deals', 'customers', 'deal_customers', 'deal_tombstones', 'deal_step_changes',
-  'idempotency_records', 'api_keys', 'api_key_departments', 'steps', 'employees', 'department_employees',
+  'deals',
+  'customers',
+  'deal_customers',
+  'deal_tombstones',
+  'deal_step_changes',
+  'idempotency_records',
+  'api_keys',
+  'api_key_departments',
+  'steps',
+  'employees',
+  'department_employees',
 ]);
 const TRIGRAM_INDEXES = new Set(['deals_name_search_idx', 'customers_search_idx']);
 // The functions through which a search reaches its trigram index (data/bounded-search.ts).
@@ -65,7 +74,8 @@ async function check(session: GenericPlanSession, only: (v: Variant) => boolean 
       if (edges.length) failures.scansFromEdge.push(`${variant.label}: ${edges.join('; ')}`);
       const lookup = functionsCalled(e.plan).some((f) => SEARCH_LOOKUPS.has(f)) || indexesUsed(e.plan).some((i) => TRIGRAM_INDEXES.has(i));
       if (variant.search === 'trigram' && !lookup) failures.searches.push(`${variant.label}: no trigram lookup in\n${planText(e.plan)}`);
-      if (variant.search === 'no trigram' && lookup) failures.searches.push(`${variant.label}: a trigram lookup for a term without a trigram`);
+      if (variant.search === 'no trigram' && lookup)
+        failures.searches.push(`${variant.label}: a trigram lookup for a term without a trigram`);
     }
   }
   return { ...failures, explained };
@@ -116,7 +126,9 @@ describe('database functions that read a table', () => {
   it('look a rare search term up in its trigram index, as planned for the call', async () => {
     const plans = (await functionPlans()).filter((p) => SEARCH_LOOKUPS.has(p.function));
     expect(plans.map((p) => p.function).sort()).toEqual([...SEARCH_LOOKUPS].sort());
-    const failures = plans.filter((p) => !indexesUsed(p.plan).some((i) => TRIGRAM_INDEXES.has(i))).map((p) => `${p.sql}\n${planText(p.plan)}`);
+    const failures = plans
+      .filter((p) => !indexesUsed(p.plan).some((i) => TRIGRAM_INDEXES.has(i)))
+      .map((p) => `${p.sql}\n${planText(p.plan)}`);
     expect(failures, failures.join('\n\n')).toEqual([]);
   });
 });
@@ -137,7 +149,14 @@ async function functionPlans(session?: GenericPlanSession): Promise<FunctionPlan
     api_deal_search_candidates: [scope.tenantId, scope.departmentId, '%#1234%'],
     api_customer_search_candidates: [scope.tenantId, '%c1234.a@%'],
   };
-  const { rows: functions } = await loaded.db.pool.query<{ name: string; language: string; src: string; args: string[] | null; types: string[]; config: string[] | null }>(
+  const { rows: functions } = await loaded.db.pool.query<{
+    name: string;
+    language: string;
+    src: string;
+    args: string[] | null;
+    types: string[];
+    config: string[] | null;
+  }>(
     `SELECT p.proname AS name, l.lanname AS language, p.prosrc AS src, p.proargnames AS args, p.proconfig AS config,
             ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes) t) AS types
      FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
@@ -223,7 +242,10 @@ describe('the checks themselves (each index dropped inside a rolled-back transac
   });
 
   it('notice the expiry sweep without idempotency_records_expires_idx', async () => {
-    const result = await withDropped(['DROP INDEX idempotency_records_expires_idx'], (v) => v.operation === 'deleteExpiredIdempotencyRecords');
+    const result = await withDropped(
+      ['DROP INDEX idempotency_records_expires_idx'],
+      (v) => v.operation === 'deleteExpiredIdempotencyRecords',
+    );
     expect(result.seqScans.join('\n')).toContain('Seq Scan on idempotency_records');
     await expectIndexesBack(['idempotency_records_expires_idx']);
   });

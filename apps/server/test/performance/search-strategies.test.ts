@@ -4,17 +4,17 @@
 // rows, never for a term without a trigram. Which branch ran is read from EXPLAIN ANALYZE of
 // the very statement the data layer sends (a branch that did not run shows no loops).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DepartmentSpace, loadCustomers, loadDeals } from '../../bench/support/bulk-load.ts';
+import { type DemoTenant, seedDemoTenant } from '../../src/admin/tenancy.ts';
 import type { Scope } from '../../src/auth/scope.ts';
-import { seedDemoTenant, type DemoTenant } from '../../src/admin/tenancy.ts';
 import { SEARCH_WALK_ROWS } from '../../src/data/bounded-search.ts';
-import { listCustomers, type CustomerListQuery } from '../../src/data/customers.ts';
-import { listDeals, type DealListQuery } from '../../src/data/deals-read.ts';
+import { type CustomerListQuery, listCustomers } from '../../src/data/customers.ts';
+import { type DealListQuery, listDeals } from '../../src/data/deals-read.ts';
 import { createDatabase, type Database } from '../../src/db/database.ts';
 import type { Sql } from '../../src/db/sql.ts';
 import { Prisma } from '../../src/generated/prisma/client.ts';
-import { loadCustomers, loadDeals, type DepartmentSpace } from '../../bench/support/bulk-load.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { planNodes, type PlanNode } from './generic-plans.ts';
+import { type PlanNode, planNodes } from './generic-plans.ts';
 
 const LARGE = SEARCH_WALK_ROWS + 2_000;
 let database: TestDatabase;
@@ -58,8 +58,14 @@ function analyzing(into: PlanNode[]): Sql {
     into.push(rows[0]['QUERY PLAN'][0].Plan);
   };
   return {
-    rows: async <Row>(strings: TemplateStringsArray, ...values: unknown[]) => (await run(strings, values), [] as Row[]),
-    count: async (strings: TemplateStringsArray, ...values: unknown[]) => (await run(strings, values), 0),
+    rows: async <Row>(strings: TemplateStringsArray, ...values: unknown[]) => {
+      await run(strings, values);
+      return [] as Row[];
+    },
+    count: async (strings: TemplateStringsArray, ...values: unknown[]) => {
+      await run(strings, values);
+      return 0;
+    },
   };
 }
 
@@ -67,7 +73,9 @@ function analyzing(into: PlanNode[]): Sql {
 async function lookup(list: (sql: Sql) => Promise<unknown>): Promise<'ran' | 'skipped' | 'absent'> {
   const plans: PlanNode[] = [];
   await list(analyzing(plans));
-  const scans = plans.flatMap(planNodes).filter((n) => n['Function Name']?.endsWith('_search_candidates')) as (PlanNode & { 'Actual Loops'?: number })[];
+  const scans = plans.flatMap(planNodes).filter((n) => n['Function Name']?.endsWith('_search_candidates')) as (PlanNode & {
+    'Actual Loops'?: number;
+  })[];
   if (scans.length === 0) return 'absent';
   return scans.some((s) => (s['Actual Loops'] ?? 0) > 0) ? 'ran' : 'skipped';
 }
@@ -106,7 +114,8 @@ const dealMatches = async (scope: Scope, pattern: string) =>
 
 describe('customer search', () => {
   const search = (scope: Scope, query: CustomerListQuery) => (sql: Sql) => listCustomers(sql, scope, query);
-  const pages = (scope: Scope, q: string, limit: number) => allPages((cursor) => listCustomers(db.sql, scope, { q, limit, ...(cursor ? { cursor } : {}) }));
+  const pages = (scope: Scope, q: string, limit: number) =>
+    allPages((cursor) => listCustomers(db.sql, scope, { q, limit, ...(cursor ? { cursor } : {}) }));
 
   it('a rare term of a large tenant, beyond the walk: found through the trigram lookup, page by page', async () => {
     // The tenant's oldest customers: outside the newest 10,000 that the walk reads.
@@ -139,7 +148,8 @@ describe('customer search', () => {
 
 describe('deal search', () => {
   const search = (scope: Scope, query: DealListQuery) => (sql: Sql) => listDeals(sql, scope, query);
-  const pages = (scope: Scope, q: string, limit: number) => allPages((cursor) => listDeals(db.sql, scope, { q, limit, ...(cursor ? { cursor } : {}) }));
+  const pages = (scope: Scope, q: string, limit: number) =>
+    allPages((cursor) => listDeals(db.sql, scope, { q, limit, ...(cursor ? { cursor } : {}) }));
 
   it('a rare name in a large department, beyond the walk: found through the trigram lookup, page by page', async () => {
     const expected = await dealMatches(large, '%#123%');

@@ -4,16 +4,16 @@
 // A variant is a call of the data function with an Sql that explains instead of running.
 import { readdirSync, readFileSync } from 'node:fs';
 import type { CustomerPatch, DealCreate, DealPatch } from '@deals/api-types';
+import { SEARCH_WORD } from '../../bench/support/bulk-load.ts';
 import { findApiKeyGrant } from '../../src/data/api-keys.ts';
 import { customerColumns } from '../../src/data/customer-columns.ts';
-import { findCustomer, insertCustomer, listCustomers, updateCustomer, type CustomerListQuery } from '../../src/data/customers.ts';
-import { findDeal, listDealStepChanges, listDeals, type DealListQuery } from '../../src/data/deals-read.ts';
+import { type CustomerListQuery, findCustomer, insertCustomer, listCustomers, updateCustomer } from '../../src/data/customers.ts';
+import { type DealListQuery, findDeal, listDealStepChanges, listDeals } from '../../src/data/deals-read.ts';
 import { deleteDeal, insertDeal, updateDeal } from '../../src/data/deals-write.ts';
-import { encodeCursor } from '../../src/data/pagination.ts';
 import { deleteExpiredIdempotencyRecords, readPriorResponse, requestHash } from '../../src/data/idempotency.ts';
+import { encodeCursor } from '../../src/data/pagination.ts';
 import type { Sql } from '../../src/db/sql.ts';
 import { uuidv7 } from '../../src/ids.ts';
-import { SEARCH_WORD } from '../../bench/support/bulk-load.ts';
 import type { LoadedDatabase } from './loaded-database.ts';
 
 export type Variant = {
@@ -33,7 +33,9 @@ export function preparedOperations(): string[] {
   const dir = new URL('../../src/data/', import.meta.url);
   return readdirSync(dir)
     .filter((f) => f.endsWith('.ts'))
-    .flatMap((f) => [...readFileSync(new URL(f, dir), 'utf8').matchAll(/export (?:async )?function (\w+)\(\s*sql: Sql\b/g)].map((m) => m[1]!));
+    .flatMap((f) =>
+      [...readFileSync(new URL(f, dir), 'utf8').matchAll(/export (?:async )?function (\w+)\(\s*sql: Sql\b/g)].map((m) => m[1]!),
+    );
 }
 
 export async function variants(loaded: LoadedDatabase): Promise<Variant[]> {
@@ -95,7 +97,13 @@ export async function variants(loaded: LoadedDatabase): Promise<Variant[]> {
       add('listCustomers', `${name}, sort=${sort}`, (sql) => listCustomers(sql, scope, { ...filter, sort, limit: 50 }), search);
       // One customer has the email: there is no second page to take a cursor from.
       const cursor = name === 'email' ? undefined : await cursorOf(listCustomers(db.sql, scope, { ...filter, sort, limit: 2 }), filter);
-      if (cursor) add('listCustomers', `${name}, sort=${sort}, cursor`, (sql) => listCustomers(sql, scope, { ...filter, sort, cursor, limit: 50 }), search);
+      if (cursor)
+        add(
+          'listCustomers',
+          `${name}, sort=${sort}, cursor`,
+          (sql) => listCustomers(sql, scope, { ...filter, sort, cursor, limit: 50 }),
+          search,
+        );
     }
   }
 
@@ -105,10 +113,12 @@ export async function variants(loaded: LoadedDatabase): Promise<Variant[]> {
   add('listDealStepChanges', '', (sql) => listDealStepChanges(sql, scope, dealId, { limit: 50 }));
   // Each loaded deal has one step change, so no page has a next_cursor: this is the one the
   // server would write after that change.
-  const stepChanges = encodeCursor(
-    { key: '2026-01-01T00:00:00.000000Z', id: uuidv7() },
-    ['listDealStepChanges', scope.tenantId, scope.departmentId, dealId],
-  );
+  const stepChanges = encodeCursor({ key: '2026-01-01T00:00:00.000000Z', id: uuidv7() }, [
+    'listDealStepChanges',
+    scope.tenantId,
+    scope.departmentId,
+    dealId,
+  ]);
   add('listDealStepChanges', 'cursor', (sql) => listDealStepChanges(sql, scope, dealId, { cursor: stepChanges, limit: 50 }));
   add('findApiKeyGrant', '', (sql) => findApiKeyGrant(sql, Buffer.alloc(32, 7)));
   add('readPriorResponse', '', (sql) => readPriorResponse(sql, scope.tenantId, 'a-key'));
@@ -120,7 +130,10 @@ export async function variants(loaded: LoadedDatabase): Promise<Variant[]> {
     [scope.tenantId],
   );
   const customerIds = linkable.map((c) => c.id);
-  const newCustomers = [{ last_name: 'Doe', first_name: 'John' }, { last_name: 'Doe', first_name: 'Jane', email: 'jane@example.com' }];
+  const newCustomers = [
+    { last_name: 'Doe', first_name: 'John' },
+    { last_name: 'Doe', first_name: 'Jane', email: 'jane@example.com' },
+  ];
   const dealParts = {
     customers: { customers: newCustomers },
     customer_ids: { customer_ids: customerIds },
@@ -149,7 +162,10 @@ export async function variants(loaded: LoadedDatabase): Promise<Variant[]> {
     ['step_id', { step_id: space.stepIds[3]! }],
     ['customer_ids (relink)', { customer_ids: customerIds }],
     ['customer_ids=[] (unlink all)', { customer_ids: [] }],
-    ['every field', { name: 'Renamed', volume: 5, note: 'x', employee_id: space.employeeIds[1]!, step_id: space.stepIds[3]!, customer_ids: customerIds }],
+    [
+      'every field',
+      { name: 'Renamed', volume: 5, note: 'x', employee_id: space.employeeIds[1]!, step_id: space.stepIds[3]!, customer_ids: customerIds },
+    ],
   ];
   for (const [name, patch] of dealPatches) {
     for (const ifMatch of [null, [1]]) {
@@ -163,12 +179,17 @@ export async function variants(loaded: LoadedDatabase): Promise<Variant[]> {
     add('insertCustomer', key ? 'Idempotency-Key' : '', (sql) => insertCustomer(sql, scope, input, uuidv7(), idem, { ETag: '"1"' }));
   }
   const customerPatches: [string, CustomerPatch][] = [
-    ...customerColumns.map((c): [string, CustomerPatch] => [c, { [c]: c === 'birthday' ? '1990-01-01' : c === 'last_name' ? 'Doe' : null }]),
+    ...customerColumns.map((c): [string, CustomerPatch] => [
+      c,
+      { [c]: c === 'birthday' ? '1990-01-01' : c === 'last_name' ? 'Doe' : null },
+    ]),
     ['every field', Object.fromEntries(customerColumns.map((c) => [c, c === 'birthday' ? '1990-01-01' : 'x'])) as CustomerPatch],
   ];
   for (const [name, patch] of customerPatches) {
     for (const ifMatch of [null, [2]]) {
-      add('updateCustomer', `${name}${ifMatch ? ', If-Match' : ''}`, (sql) => updateCustomer(sql, scope, space.sharedCustomerId!, patch, ifMatch));
+      add('updateCustomer', `${name}${ifMatch ? ', If-Match' : ''}`, (sql) =>
+        updateCustomer(sql, scope, space.sharedCustomerId!, patch, ifMatch),
+      );
     }
   }
   return list;

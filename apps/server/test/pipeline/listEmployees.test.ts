@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, createDepartment, createEmployee } from '../../src/admin/tenancy.ts';
 import { seedWorld, type World } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { call, expectProblem, walk, type Caller } from './pipeline-api.ts';
+import { type Caller, call, expectProblem, walk } from './pipeline-api.ts';
 
 type Employee = { id: string; first_name: string; last_name: string; email: string | null };
 
@@ -72,7 +72,9 @@ describe('listEmployees', () => {
       expect(sales1.map((e) => e.last_name)).toEqual(['Abbott', 'Adams', 'Lovelace', 'Turing']);
       const partnerships = (await walk<Employee>(server, { key: world.apiKey, department: world.otherDepartment.id }, '/employees', 1)).all;
       expect(partnerships.map((e) => e.id).sort()).toEqual(world.otherDepartment.employees.map((e) => e.id).sort());
-      const foreign = (await walk<Employee>(server, { key: world.otherTenant.api_key, department: world.otherTenant.departments[0]!.id }, '/employees', 1)).all;
+      const foreign = (
+        await walk<Employee>(server, { key: world.otherTenant.api_key, department: world.otherTenant.departments[0]!.id }, '/employees', 1)
+      ).all;
       expect(foreign.map((e) => e.id).sort()).toEqual(world.otherTenant.departments[0]!.employees.map((e) => e.id).sort());
     });
   });

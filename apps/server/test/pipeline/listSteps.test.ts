@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, createDepartment } from '../../src/admin/tenancy.ts';
 import { seedWorld, type World } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { call, expectProblem, walk, type Caller } from './pipeline-api.ts';
+import { type Caller, call, expectProblem, walk } from './pipeline-api.ts';
 
 type Step = { id: string; department_id: string; name: string; position: number };
 
@@ -70,7 +70,9 @@ describe('listSteps', () => {
     it("shows only the department's own steps: not the other department's, not another tenant's", async () => {
       const ours = (await walk<Step>(server, sales(), '/steps', 1)).all;
       const partnerships = (await walk<Step>(server, { key: world.apiKey, department: world.otherDepartment.id }, '/steps', 1)).all;
-      const foreign = (await walk<Step>(server, { key: world.otherTenant.api_key, department: world.otherTenant.departments[0]!.id }, '/steps', 1)).all;
+      const foreign = (
+        await walk<Step>(server, { key: world.otherTenant.api_key, department: world.otherTenant.departments[0]!.id }, '/steps', 1)
+      ).all;
       expect(ours.map((s) => s.id)).toEqual(world.department.steps.map((s) => s.id));
       expect(partnerships.map((s) => s.id)).toEqual(world.otherDepartment.steps.map((s) => s.id));
       expect(foreign.map((s) => s.id)).toEqual(world.otherTenant.departments[0]!.steps.map((s) => s.id));

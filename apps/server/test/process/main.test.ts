@@ -1,9 +1,10 @@
 // `npm start` as a user meets it: the package's start script (the compiled dist/) as a real
 // process on a real port: what it prints, how it exits. What the server does once started is
 // tested in-process (start.test.ts and the rest of the suite).
-import { basePath } from '../../src/contract.ts';
+
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basePath } from '../../src/contract.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { assertBuilt, printedDemo, startMain } from '../support/process.ts';
 
@@ -43,7 +44,10 @@ describe('npm start on DATABASE_URL', () => {
     await blocker.query('BEGIN');
     await blocker.query('LOCK TABLE deals IN EXCLUSIVE MODE');
     const inFlight = Array.from({ length: 6 }, () =>
-      fetch(`${main.origin}${api}/deals`, { method: 'POST', headers, body: demo.curlBody }).then((r) => r.status, (e) => String(e)),
+      fetch(`${main.origin}${api}/deals`, { method: 'POST', headers, body: demo.curlBody }).then(
+        (r) => r.status,
+        (e) => String(e),
+      ),
     );
     await until('six creates waiting on the lock', async () => {
       const { rows } = await observer.query<{ n: number }>(
@@ -61,7 +65,10 @@ describe('npm start on DATABASE_URL', () => {
     expect(await main.exited).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
 
-    const logLines = main.output().split('\n').filter((l) => l.startsWith('{'));
+    const logLines = main
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
     const requests = logLines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
     expect(requests).toHaveLength(7);
     expect(requests[0]).toMatchObject({ method: 'POST', route: `${api}/deals`, status: 201 });
@@ -75,7 +82,7 @@ describe('npm start on DATABASE_URL', () => {
 
   it('exits 2 with a clear message for invalid configuration', async () => {
     await expect(startMain({ DATABASE_URL: database.url, RATE_LIMIT_PER_SECOND: 'lots' })).rejects.toThrow(
-      /exited with 2[^]*RATE_LIMIT_PER_SECOND must be an integer/,
+      /exited with 2[\s\S]*RATE_LIMIT_PER_SECOND must be an integer/,
     );
   }, 60_000);
 });

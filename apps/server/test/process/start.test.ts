@@ -1,8 +1,8 @@
 // start(config), which `npm start` runs, called in this process: the database it picks, the
 // demo tenant it seeds once, and close(), which stops what it started.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basePath } from '../../src/contract.ts';

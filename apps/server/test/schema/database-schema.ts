@@ -58,7 +58,13 @@ export async function readDatabaseSchema(pool: pg.Pool): Promise<DatabaseSchema>
     [IGNORED_TABLES],
   );
   const columns = await pool.query<{
-    table: string; column: string; type: string; nullable: boolean; default: string | null; generated: boolean; identity: boolean;
+    table: string;
+    column: string;
+    type: string;
+    nullable: boolean;
+    default: string | null;
+    generated: boolean;
+    identity: boolean;
   }>(
     `SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
             NOT a.attnotnull AS nullable,
@@ -100,7 +106,13 @@ export async function readDatabaseSchema(pool: pg.Pool): Promise<DatabaseSchema>
     [IGNORED_TABLES],
   );
   const foreignKeys = await pool.query<{
-    name: string; table: string; columns: string[]; referencedTable: string; referencedColumns: string[]; onDelete: string; onUpdate: string;
+    name: string;
+    table: string;
+    columns: string[];
+    referencedTable: string;
+    referencedColumns: string[];
+    onDelete: string;
+    onUpdate: string;
   }>(
     `SELECT k.conname AS name, t.relname AS table, r.relname AS "referencedTable",
             ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY AS x (attnum, n)

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { readDatabaseSchema, type DatabaseSchema } from './database-schema.ts';
+import { type DatabaseSchema, readDatabaseSchema } from './database-schema.ts';
 import { readPrismaSchema } from './prisma-schema.ts';
-import { schemaDifferences, type ExpressionIndex } from './schema-differences.ts';
+import { type ExpressionIndex, schemaDifferences } from './schema-differences.ts';
 
 const schemaPath = new URL('../../prisma/schema.prisma', import.meta.url);
 const schemaText = readFileSync(schemaPath, 'utf8');
@@ -74,16 +74,24 @@ describe('schema.prisma', () => {
 
   it('rejects constructs this reader does not translate instead of skipping them', () => {
     expect(() => readPrismaSchema(`${schemaText}\nenum Stage {\n  Lead\n}\n`)).toThrow(/enum Stage is not understood/);
-    expect(() => readPrismaSchema(edited(['website        String?', 'website        String? @db.Xml']))).toThrow(/@db.Xml is not understood/);
-    expect(() => readPrismaSchema(edited(['extensions = [pg_trgm]', 'extensions = [pg_trgm(version: "1.6")]']))).toThrow(/extension pg_trgm\(version: "1.6"\) \(with arguments\) is not understood/);
-    expect(() => readPrismaSchema(edited(['"postgresqlExtensions"]', '"postgresqlExtensions", "partialIndexes"]']))).toThrow(/partialIndexes preview feature is not understood/);
+    expect(() => readPrismaSchema(edited(['website        String?', 'website        String? @db.Xml']))).toThrow(
+      /@db.Xml is not understood/,
+    );
+    expect(() => readPrismaSchema(edited(['extensions = [pg_trgm]', 'extensions = [pg_trgm(version: "1.6")]']))).toThrow(
+      /extension pg_trgm\(version: "1.6"\) \(with arguments\) is not understood/,
+    );
+    expect(() => readPrismaSchema(edited(['"postgresqlExtensions"]', '"postgresqlExtensions", "partialIndexes"]']))).toThrow(
+      /partialIndexes preview feature is not understood/,
+    );
   });
 
   it("is read by Prisma's own parser, whose validation errors are reported", () => {
     expect(() => readPrismaSchema(edited(['@@map("deals")', '@@map("deals")\n  @@fulltext([note], map: "deals_note_fts")']))).toThrow(
       /schema.prisma is not valid Prisma: .*Defining fulltext indexes is not supported with the current connector/,
     );
-    expect(() => readPrismaSchema(edited(['references: [tenant_id, id], onDelete: Cascade', 'references: [tenant_id, nope], onDelete: Cascade']))).toThrow(/not valid Prisma/);
+    expect(() =>
+      readPrismaSchema(edited(['references: [tenant_id, id], onDelete: Cascade', 'references: [tenant_id, nope], onDelete: Cascade'])),
+    ).toThrow(/not valid Prisma/);
   });
 });
 
@@ -105,7 +113,7 @@ describe('a schema.prisma that drifted from the migrations', () => {
     },
     {
       drift: 'nullability',
-      from: /(model Customer \{[\s\S]*?)email          String\?/,
+      from: /(model Customer \{[\s\S]*?)email {10}String\?/,
       to: '$1email          String ',
       reported: ['column customers.email: schema.prisma says required (NOT NULL), the database has NULL'],
     },
@@ -129,7 +137,7 @@ describe('a schema.prisma that drifted from the migrations', () => {
     },
     {
       drift: 'a column the schema lacks',
-      from: /\n  last_used_at DateTime\?[^\n]*/,
+      from: /\n {2}last_used_at DateTime\?[^\n]*/,
       to: '',
       reported: ['column api_keys.last_used_at: in the database, not in schema.prisma'],
     },
@@ -164,7 +172,9 @@ describe('a schema.prisma that drifted from the migrations', () => {
       drift: "an index's columns",
       from: '@@index([tenant_id, department_id, volume, id], map: "deals_volume_idx")',
       to: '@@index([tenant_id, volume, id], map: "deals_volume_idx")',
-      reported: ['index deals_volume_idx: schema.prisma says deals btree (tenant_id, volume, id), the database has deals btree (tenant_id, department_id, volume, id)'],
+      reported: [
+        'index deals_volume_idx: schema.prisma says deals btree (tenant_id, volume, id), the database has deals btree (tenant_id, department_id, volume, id)',
+      ],
     },
     {
       drift: "an index's operator class",
@@ -187,23 +197,23 @@ describe('a schema.prisma that drifted from the migrations', () => {
       from: /(model DealCustomer \{[\s\S]*?)onDelete: Cascade/,
       to: '$1onDelete: NoAction',
       reported: [
-        'foreign key deal_customers_tenant_id_deal_id_fkey: schema.prisma\'s @relation DealCustomer.deal says deal_customers (tenant_id, deal_id) → deals (tenant_id, id) ON DELETE NO ACTION ON UPDATE NO ACTION, the database has deal_customers (tenant_id, deal_id) → deals (tenant_id, id) ON DELETE CASCADE ON UPDATE NO ACTION',
+        "foreign key deal_customers_tenant_id_deal_id_fkey: schema.prisma's @relation DealCustomer.deal says deal_customers (tenant_id, deal_id) → deals (tenant_id, id) ON DELETE NO ACTION ON UPDATE NO ACTION, the database has deal_customers (tenant_id, deal_id) → deals (tenant_id, id) ON DELETE CASCADE ON UPDATE NO ACTION",
       ],
     },
     {
       drift: 'a relation the database does not have',
       from: 'deleted_at    DateTime @default(now()) @db.Timestamptz(6)',
       to: 'deleted_at    DateTime @default(now()) @db.Timestamptz(6)\n  department    Department @relation(fields: [tenant_id, department_id], references: [tenant_id, id], onDelete: NoAction, onUpdate: NoAction)',
-      also: [/(model Department \{[\s\S]*?\n  deals +Deal\[\])/, '$1\n  deal_tombstones DealTombstone[]'],
+      also: [/(model Department \{[\s\S]*?\n {2}deals +Deal\[\])/, '$1\n  deal_tombstones DealTombstone[]'],
       reported: [
         "foreign key deal_tombstones_tenant_id_department_id_fkey: schema.prisma's @relation DealTombstone.department says deal_tombstones (tenant_id, department_id) → departments (tenant_id, id) ON DELETE NO ACTION ON UPDATE NO ACTION, the database has no foreign key of that name",
       ],
     },
     {
       drift: 'a foreign key without its @relation',
-      from: /\n  employee          Employee\? +@relation[^\n]*/,
+      from: /\n {2}employee {10}Employee\? +@relation[^\n]*/,
       to: '',
-      also: [/(model Employee \{[\s\S]*?)\n  deals +Deal\[\]/, '$1'],
+      also: [/(model Employee \{[\s\S]*?)\n {2}deals +Deal\[\]/, '$1'],
       reported: [
         'foreign key deals_tenant_id_employee_id_fkey: the database has deals (tenant_id, employee_id) → employees (tenant_id, id) ON DELETE NO ACTION ON UPDATE NO ACTION, no @relation of schema.prisma declares it',
       ],

@@ -64,6 +64,7 @@ function readDatamodel(schemaText: string): DMMF.Datamodel {
     } catch {
       // not Prisma's JSON: keep the text as it is
     }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: strips the ANSI colour codes of Prisma's message
     throw new Error(`schema.prisma is not valid Prisma: ${message.replaceAll(/\u001b\[[0-9;]*m/g, '')}`);
   }
 }
@@ -192,8 +193,26 @@ function relationOf(models: Map<string, DMMF.Model>, model: DMMF.Model, field: D
 
 // The DMMF's properties this file translates; any other one is something it would skip.
 const FIELD_KEYS = new Set([
-  'name', 'dbName', 'kind', 'isList', 'isRequired', 'isUnique', 'isId', 'isReadOnly', 'hasDefaultValue', 'type', 'nativeType', 'default',
-  'isGenerated', 'isUpdatedAt', 'relationName', 'relationFromFields', 'relationToFields', 'relationOnDelete', 'relationOnUpdate', 'documentation',
+  'name',
+  'dbName',
+  'kind',
+  'isList',
+  'isRequired',
+  'isUnique',
+  'isId',
+  'isReadOnly',
+  'hasDefaultValue',
+  'type',
+  'nativeType',
+  'default',
+  'isGenerated',
+  'isUpdatedAt',
+  'relationName',
+  'relationFromFields',
+  'relationToFields',
+  'relationOnDelete',
+  'relationOnUpdate',
+  'documentation',
 ]);
 const INDEX_KEYS = new Set(['model', 'type', 'isDefinedOnField', 'name', 'dbName', 'algorithm', 'fields']);
 const INDEX_FIELD_KEYS = new Set(['name', 'operatorClass']);
@@ -237,7 +256,13 @@ export function readPrismaSchema(schemaText: string): PrismaSchema {
       if (unknown) notUnderstood(`${where}: the DMMF's ${unknown}`);
       if (field.kind === 'scalar') {
         const type = columnType(where, field);
-        schema.columns.push({ table, column: field.dbName ?? field.name, type, nullable: !field.isRequired, default: defaultRule(where, field, type) });
+        schema.columns.push({
+          table,
+          column: field.dbName ?? field.name,
+          type,
+          nullable: !field.isRequired,
+          default: defaultRule(where, field, type),
+        });
       } else if (field.kind === 'object') {
         const relation = relationOf(models, model, field);
         if (relation) schema.relations.push(relation);
@@ -252,7 +277,10 @@ export function readPrismaSchema(schemaText: string): PrismaSchema {
     const table = tableOf(model);
     const unknown = unknownKey(index, INDEX_KEYS) ?? index.fields.map((f) => unknownKey(f, INDEX_FIELD_KEYS)).find(Boolean);
     if (unknown) notUnderstood(`${index.model}: an index's ${unknown}`);
-    const columns: IndexColumn[] = index.fields.map((f) => ({ column: columnOf(model, f.name), ...(f.operatorClass ? { ops: f.operatorClass } : {}) }));
+    const columns: IndexColumn[] = index.fields.map((f) => ({
+      column: columnOf(model, f.name),
+      ...(f.operatorClass ? { ops: f.operatorClass } : {}),
+    }));
     const names = columns.map((c) => c.column);
     if (index.type === 'id') {
       schema.primaryKeys.push({ table, name: index.dbName ?? defaultName(table, [], 'pkey'), columns: names });
@@ -264,7 +292,10 @@ export function readPrismaSchema(schemaText: string): PrismaSchema {
       name: index.dbName ?? defaultName(table, names, unique ? 'key' : 'idx'),
       table,
       unique,
-      method: index.algorithm === undefined ? 'btree' : (INDEX_METHODS[index.algorithm] ?? notUnderstood(`${index.model}: an index of type ${index.algorithm}`)),
+      method:
+        index.algorithm === undefined
+          ? 'btree'
+          : (INDEX_METHODS[index.algorithm] ?? notUnderstood(`${index.model}: an index of type ${index.algorithm}`)),
       columns,
     });
   }

@@ -31,7 +31,14 @@ function renderDefault(rule: DefaultRule): string {
   return `DEFAULT ${rule.sql}`;
 }
 
-const renderKey = (k: { table: string; columns: string[]; referencedTable: string; referencedColumns: string[]; onDelete: string; onUpdate: string }) =>
+const renderKey = (k: {
+  table: string;
+  columns: string[];
+  referencedTable: string;
+  referencedColumns: string[];
+  onDelete: string;
+  onUpdate: string;
+}) =>
   `${k.table} (${k.columns.join(', ')}) → ${k.referencedTable} (${k.referencedColumns.join(', ')}) ON DELETE ${k.onDelete} ON UPDATE ${k.onUpdate}`;
 
 export function schemaDifferences(schema: PrismaSchema, db: DatabaseSchema, expressionIndexes: ExpressionIndex[]): string[] {
@@ -43,7 +50,8 @@ export function schemaDifferences(schema: PrismaSchema, db: DatabaseSchema, expr
   for (const m of schema.models) modelsByTable.set(m.table, [...(modelsByTable.get(m.table) ?? []), m.name]);
   for (const [table, models] of modelsByTable) {
     if (models.length > 1) report(`models ${models.join(', ')} all map to the table ${table}`);
-    if (!db.tables.includes(table)) report(`model ${models[0]}: schema.prisma maps it to the table ${table}, which the database does not have`);
+    if (!db.tables.includes(table))
+      report(`model ${models[0]}: schema.prisma maps it to the table ${table}, which the database does not have`);
   }
   for (const table of db.tables) {
     if (!modelsByTable.has(table)) report(`table ${table}: in the database, but no model of schema.prisma maps to it`);
@@ -60,9 +68,17 @@ export function schemaDifferences(schema: PrismaSchema, db: DatabaseSchema, expr
     }
     if (actual.type !== expected.type) report(`column ${key}: schema.prisma says ${expected.type}, the database has ${actual.type}`);
     if (actual.nullable !== expected.nullable) {
-      report(`column ${key}: schema.prisma says ${expected.nullable ? 'optional (NULL)' : 'required (NOT NULL)'}, the database has ${actual.nullable ? 'NULL' : 'NOT NULL'}`);
+      report(
+        `column ${key}: schema.prisma says ${expected.nullable ? 'optional (NULL)' : 'required (NOT NULL)'}, the database has ${actual.nullable ? 'NULL' : 'NOT NULL'}`,
+      );
     }
-    const dbDefault = actual.generated ? 'a generated column' : actual.identity ? 'an identity column' : actual.default === null ? 'no default' : `DEFAULT ${actual.default}`;
+    const dbDefault = actual.generated
+      ? 'a generated column'
+      : actual.identity
+        ? 'an identity column'
+        : actual.default === null
+          ? 'no default'
+          : `DEFAULT ${actual.default}`;
     const defaultMatches =
       expected.default.kind === 'none'
         ? dbDefault === 'no default'
@@ -105,13 +121,18 @@ export function schemaDifferences(schema: PrismaSchema, db: DatabaseSchema, expr
     if (declared.has(name)) continue;
     const expression = allowed.get(name);
     if (!expression) {
-      report(`index ${name}: the database has ${renderDatabaseIndex(actual)}, schema.prisma does not declare it (nor does this test list it as an expression index)`);
+      report(
+        `index ${name}: the database has ${renderDatabaseIndex(actual)}, schema.prisma does not declare it (nor does this test list it as an expression index)`,
+      );
     } else if (renderDatabaseIndex(actual) !== expression.definition) {
-      report(`index ${name}: this test expects the expression index ${expression.definition}, the database has ${renderDatabaseIndex(actual)}`);
+      report(
+        `index ${name}: this test expects the expression index ${expression.definition}, the database has ${renderDatabaseIndex(actual)}`,
+      );
     }
   }
   for (const e of expressionIndexes) {
-    if (!dbIndexes.has(e.name)) report(`index ${e.name}: listed in this test as an expression index, the database has no index of that name`);
+    if (!dbIndexes.has(e.name))
+      report(`index ${e.name}: listed in this test as an expression index, the database has no index of that name`);
     if (declared.has(e.name)) report(`index ${e.name}: listed in this test as an expression index, yet schema.prisma declares it`);
   }
 
@@ -121,18 +142,24 @@ export function schemaDifferences(schema: PrismaSchema, db: DatabaseSchema, expr
   for (const [name, relation] of relations) {
     const actual = dbKeys.get(name);
     const where = `${relation.model}.${relation.field}`;
-    if (!actual) report(`foreign key ${name}: schema.prisma's @relation ${where} says ${renderKey(relation)}, the database has no foreign key of that name`);
+    if (!actual)
+      report(
+        `foreign key ${name}: schema.prisma's @relation ${where} says ${renderKey(relation)}, the database has no foreign key of that name`,
+      );
     else if (renderKey(actual) !== renderKey(relation)) {
       report(`foreign key ${name}: schema.prisma's @relation ${where} says ${renderKey(relation)}, the database has ${renderKey(actual)}`);
     }
   }
   for (const [name, actual] of dbKeys) {
-    if (!relations.has(name)) report(`foreign key ${name}: the database has ${renderKey(actual)}, no @relation of schema.prisma declares it`);
+    if (!relations.has(name))
+      report(`foreign key ${name}: the database has ${renderKey(actual)}, no @relation of schema.prisma declares it`);
   }
 
   // Extensions of the datasource.
-  for (const e of schema.extensions) if (!db.extensions.includes(e)) report(`extension ${e}: in schema.prisma's datasource, not installed in the database`);
-  for (const e of db.extensions) if (!schema.extensions.includes(e)) report(`extension ${e}: installed in the database, not in schema.prisma's datasource`);
+  for (const e of schema.extensions)
+    if (!db.extensions.includes(e)) report(`extension ${e}: in schema.prisma's datasource, not installed in the database`);
+  for (const e of db.extensions)
+    if (!schema.extensions.includes(e)) report(`extension ${e}: installed in the database, not in schema.prisma's datasource`);
 
   return differences;
 }

@@ -218,7 +218,9 @@ async function expectSameAsMissing(op: Operation, caller: Caller): Promise<void>
 beforeAll(async () => {
   server = await startTestServer();
   world = await seedWorld(server.db);
-  const customer = await created(await send({ method: 'POST', path: '/customers', body: { last_name: 'Ours', first_name: 'Olga' } }, own()));
+  const customer = await created(
+    await send({ method: 'POST', path: '/customers', body: { last_name: 'Ours', first_name: 'Olga' } }, own()),
+  );
   const dealBody = { name: 'Our deal', volume: 1000, customer_ids: [customer.id], employee_id: world.department.employees[0]!.id };
   const deal = await created(await send({ method: 'POST', path: '/deals', body: dealBody }, own()));
   const dealToDelete = await created(await send({ method: 'POST', path: '/deals', body: { name: 'Doomed deal' } }, own()));
@@ -227,7 +229,9 @@ beforeAll(async () => {
   ours = { customer, deal, dealToDelete, secondCustomer, secondDeal };
   theirs = { customers: [], deals: [] };
   for (const n of [1, 2]) {
-    theirs.customers.push(await created(await send({ method: 'POST', path: '/customers', body: { last_name: `Theirs ${n}` } }, otherTenant())));
+    theirs.customers.push(
+      await created(await send({ method: 'POST', path: '/customers', body: { last_name: `Theirs ${n}` } }, otherTenant())),
+    );
     theirs.deals.push(await created(await send({ method: 'POST', path: '/deals', body: { name: `Their deal ${n}` } }, otherTenant())));
     // Department B of our tenant has deals of its own, so that its list has pages too.
     await created(await send({ method: 'POST', path: '/deals', body: { name: `B deal ${n}` } }, departmentB()));
@@ -245,7 +249,7 @@ describe('the operation matrix', () => {
 
 describe.each(contractOperations)('$operationId ($method $path)', (op) => {
   describe('2xx', () => {
-    it('own department: answers the contract\'s success status', async () => {
+    it("own department: answers the contract's success status", async () => {
       const recipe = recipeOf(op);
       const reply = await send(requestOf(op, 'success'), own());
       expect(reply.status, reply.text).toBe(successStatus(op));
@@ -339,7 +343,11 @@ describe('another tenant creating', () => {
     it('createDeal: a deal with our step and our customer is refused, nothing written', async () => {
       const before = await writableRows();
       const reply = await send(
-        { method: 'POST', path: '/deals', body: { name: 'Foreign', step_id: world.department.steps[0]!.id, customer_ids: [ours.customer.id] } },
+        {
+          method: 'POST',
+          path: '/deals',
+          body: { name: 'Foreign', step_id: world.department.steps[0]!.id, customer_ids: [ours.customer.id] },
+        },
         otherTenant(),
       );
       expectProblem(reply, 422, '/deals');
@@ -400,7 +408,10 @@ describe('departments of one tenant', () => {
 
   describe('201', () => {
     it("createDeal: department B links department A's customer", async () => {
-      const reply = await send({ method: 'POST', path: '/deals', body: { name: 'B deal', customer_ids: [ours.customer.id] } }, departmentB());
+      const reply = await send(
+        { method: 'POST', path: '/deals', body: { name: 'B deal', customer_ids: [ours.customer.id] } },
+        departmentB(),
+      );
       expect(reply.status, reply.text).toBe(201);
       expect(reply.json.department_id).toBe(world.otherDepartment.id);
       expect(reply.json.customers.map((c: { id: string }) => c.id)).toEqual([ours.customer.id]);

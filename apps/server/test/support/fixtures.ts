@@ -1,9 +1,9 @@
 // Tenants as partners meet them: a demo tenant (two departments, steps, employees, a key for
 // both departments), plus a second tenant and a revoked key, for scope tests.
 import type { DealCreate } from '@deals/api-types';
+import { createApiKey, type DemoTenant, revokeApiKey, seedDemoTenant } from '../../src/admin/tenancy.ts';
 import { requestExample } from '../../src/contract.ts';
 import type { Database } from '../../src/db/database.ts';
-import { createApiKey, revokeApiKey, seedDemoTenant, type DemoTenant } from '../../src/admin/tenancy.ts';
 
 export type World = {
   tenant: DemoTenant;

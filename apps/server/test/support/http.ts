@@ -43,5 +43,12 @@ export function expectProblem(reply: Reply, status: number) {
   const type = reply.headers.get('content-type') ?? '';
   if (!type.startsWith('application/problem+json')) throw new Error(`expected problem+json, got ${type}`);
   if (reply.json?.status !== status) throw new Error(`problem.status ${reply.json?.status} != ${status}`);
-  return reply.json as { type: string; title: string; detail: string; message: string; instance: string; errors?: Record<string, string[]> };
+  return reply.json as {
+    type: string;
+    title: string;
+    detail: string;
+    message: string;
+    instance: string;
+    errors?: Record<string, string[]>;
+  };
 }

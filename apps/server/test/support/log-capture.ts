@@ -19,7 +19,11 @@ export type LogCapture = {
 export function logCapture(): LogCapture {
   let text = '';
   const waiters = new Set<() => void>();
-  const lines = () => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine);
+  const lines = () =>
+    text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as LogLine);
   return {
     destination: {
       write(line: string) {

@@ -2,7 +2,7 @@
 // src/main.ts`), or exactly what `npm start` runs (the package's start script: the compiled
 // dist/). Only for tests about the process itself (exit codes, signals, kill -9, what a user
 // sees printed); a test that needs a running server uses support/running-server.ts.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,7 +47,10 @@ export function assertBuilt(): void {
     }
   };
   walk(join(serverDir, 'src'));
-  if (stale.length) throw new Error(`dist/ is missing or older than ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ' …' : ''}: run \`npm run build -w @deals/server\``);
+  if (stale.length)
+    throw new Error(
+      `dist/ is missing or older than ${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ' …' : ''}: run \`npm run build -w @deals/server\``,
+    );
 }
 
 export async function startMain(env: Record<string, string | undefined>, entry: Entry = 'source'): Promise<MainProcess> {

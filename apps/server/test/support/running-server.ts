@@ -2,8 +2,8 @@
 // drain), started in this test process on an ephemeral 127.0.0.1 port, with its log lines and
 // printed output captured instead of written to stdout.
 import { loadConfig } from '../../src/config.ts';
-import { start, type RunningServer } from '../../src/start.ts';
-import { logCapture, type LogCapture } from './log-capture.ts';
+import { type RunningServer, start } from '../../src/start.ts';
+import { type LogCapture, logCapture } from './log-capture.ts';
 
 export type StartedServer = RunningServer & {
   origin: string;

@@ -2,11 +2,11 @@
 // response validated against the contract.
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { createApp, type AppDeps } from '../../src/app.ts';
+import { type AppDeps, createApp } from '../../src/app.ts';
 import { basePath } from '../../src/contract.ts';
 import { createDatabase, type Database } from '../../src/db/database.ts';
-import { uuidv7 } from '../../src/ids.ts';
 import { listen } from '../../src/http/server.ts';
+import { uuidv7 } from '../../src/ids.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export type TestServer = {

@@ -1,6 +1,6 @@
 // A TCP proxy between the server and PostgreSQL, to take the database away and give it back
 // without touching the PostgreSQL of other test files.
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export type TcpProxy = { port: number; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> };
 

@@ -4,7 +4,7 @@
 // operation: a declared success status, declared headers, a body of the declared schema.
 import type { Customer, Deal } from '@deals/api-types';
 import type { JsonText } from '../../src/data/json-text.ts';
-import { handler, type Handler } from '../../src/operations/context.ts';
+import { type Handler, handler } from '../../src/operations/context.ts';
 
 declare const dealJson: JsonText<Deal>;
 declare const customerJson: JsonText<Customer>;

@@ -100,7 +100,10 @@ describe('loadConfig', () => {
       ['false', false],
       ['0', false],
     ])('a switch set to %j is %s', (raw, value) => {
-      expect(loadConfig({ SEED_DEMO_ON_EMPTY: raw, VALIDATE_RESPONSES: raw })).toMatchObject({ seedDemoOnEmpty: value, validateResponses: value });
+      expect(loadConfig({ SEED_DEMO_ON_EMPTY: raw, VALIDATE_RESPONSES: raw })).toMatchObject({
+        seedDemoOnEmpty: value,
+        validateResponses: value,
+      });
     });
 
     it.each(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])('LOG_LEVEL %s', (level) => {
@@ -108,7 +111,11 @@ describe('loadConfig', () => {
     });
 
     it('takes the bounds of each range', () => {
-      expect(loadConfig({ PORT: '0', KEY_CACHE_TTL_MS: '5000', DB_POOL_MAX: '1000' })).toMatchObject({ port: 0, keyCacheTtlMs: 5000, dbPoolMax: 1000 });
+      expect(loadConfig({ PORT: '0', KEY_CACHE_TTL_MS: '5000', DB_POOL_MAX: '1000' })).toMatchObject({
+        port: 0,
+        keyCacheTtlMs: 5000,
+        dbPoolMax: 1000,
+      });
       expect(loadConfig({ PORT: '65535' }).port).toBe(65535);
     });
   });

@@ -17,6 +17,7 @@ export interface TestServer {
 }
 
 /** What a handler does with one request: answer it, or drop the connection to cause a network error. */
+// biome-ignore lint/suspicious/noConfusingVoidType: handlers are arrow functions whose body is a res.end() call
 export type Handler = (request: RecordedRequest, response: ServerResponse, index: number) => void | 'drop';
 
 /**
@@ -54,5 +55,12 @@ export function json(res: ServerResponse, status: number, body: unknown, headers
 }
 
 export function problem(status: number, title: string): Record<string, unknown> {
-  return { type: 'https://deals-api.dev/problems/test', title, status, detail: `${title} (test server)`, instance: '/api/v1/integration/deals', message: title };
+  return {
+    type: 'https://deals-api.dev/problems/test',
+    title,
+    status,
+    detail: `${title} (test server)`,
+    instance: '/api/v1/integration/deals',
+    message: title,
+  };
 }

@@ -11,7 +11,7 @@
 // Bound: failures are recorded when their lookup ends, so requests already in flight when the
 // limit is reached still run; the database sees at most perMinute + (concurrent requests).
 import { ApiProblem } from '../../problems.ts';
-import { secondsUntilReset, type LimiterFactory } from './limiters.ts';
+import { type LimiterFactory, secondsUntilReset } from './limiters.ts';
 
 export type FailedAuthentications = {
   /** Throws a 429 problem if `address` has used up its failures. */

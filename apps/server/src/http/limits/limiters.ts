@@ -2,7 +2,7 @@
 // limiter is made by a LimiterFactory so the store is chosen in one place: this process's
 // memory today (so behind N servers a limit is N times as generous); a shared store such as
 // RateLimiterRedis makes the same limits global without touching the middleware.
-import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
 export type LimiterOptions = {
   /** Keeps the counters of different limits apart in a shared store. */

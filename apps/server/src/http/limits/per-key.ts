@@ -4,7 +4,7 @@
 import type { RequestHandler } from 'express';
 import type { Scope } from '../../auth/scope.ts';
 import { ApiProblem } from '../../problems.ts';
-import { consume, secondsUntilReset, type LimiterFactory } from './limiters.ts';
+import { consume, type LimiterFactory, secondsUntilReset } from './limiters.ts';
 
 /** `perSecond` 0 turns the limit off. */
 export function perKeyRateLimit(perSecond: number, limiters: LimiterFactory): RequestHandler {
@@ -18,7 +18,9 @@ export function perKeyRateLimit(perSecond: number, limiters: LimiterFactory): Re
     res.setHeader('RateLimit-Remaining', String(state.remainingPoints));
     res.setHeader('RateLimit-Reset', reset);
     if (limited) {
-      throw new ApiProblem('rate-limited', `This API key exceeded ${perSecond} requests per second.`, { headers: { 'Retry-After': reset } });
+      throw new ApiProblem('rate-limited', `This API key exceeded ${perSecond} requests per second.`, {
+        headers: { 'Retry-After': reset },
+      });
     }
     next();
   };

@@ -1,5 +1,5 @@
 import type { DealChecks } from '../../data/deals-write.ts';
-import { fieldErrors, type FieldErrors } from '../../problems.ts';
+import { type FieldErrors, fieldErrors } from '../../problems.ts';
 
 /** The 422 field errors for references a deal write named that are not in scope. */
 export function referenceErrors(checks: DealChecks, body: { step_id?: string; customer_ids?: string[] }): FieldErrors {

@@ -5,7 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { requestHash } from '../../../src/data/idempotency.ts';
 
 const department = '0190d6f2-8a41-7c3e-9b12-3f4a5b6c7d8e';
-const body = { name: 'Example Dealname', volume: 15000, customers: [{ last_name: 'Doe', first_name: 'John' }, { last_name: 'Doe', first_name: 'Jane' }] };
+const body = {
+  name: 'Example Dealname',
+  volume: 15000,
+  customers: [
+    { last_name: 'Doe', first_name: 'John' },
+    { last_name: 'Doe', first_name: 'Jane' },
+  ],
+};
 const hash = (b: unknown, operation = 'createDeal', departmentId = department) => requestHash(operation, departmentId, b);
 
 describe('requestHash', () => {
@@ -14,7 +21,14 @@ describe('requestHash', () => {
   });
 
   it('ignores the order of keys, at every depth', () => {
-    const reordered = { customers: [{ first_name: 'John', last_name: 'Doe' }, { first_name: 'Jane', last_name: 'Doe' }], volume: 15000, name: 'Example Dealname' };
+    const reordered = {
+      customers: [
+        { first_name: 'John', last_name: 'Doe' },
+        { first_name: 'Jane', last_name: 'Doe' },
+      ],
+      volume: 15000,
+      name: 'Example Dealname',
+    };
     expect(hash(reordered)).toBe(hash(body));
     expect(hash(JSON.parse(JSON.stringify(body)))).toBe(hash(body));
   });

@@ -69,7 +69,7 @@ describe('parseJsonBody', () => {
     });
 
     it('nesting deeper than 32 levels, of arrays or objects', () => {
-      const deepObject = '{"a":'.repeat(33) + '1' + '}'.repeat(33);
+      const deepObject = `${'{"a":'.repeat(33)}1${'}'.repeat(33)}`;
       for (const text of [nested(33), deepObject, nested(10_000)]) {
         expect(refusal(text)).toMatchObject({
           kind: 'malformed-request',

@@ -23,12 +23,20 @@ describe('translateValidatorError', () => {
   describe('routing and media', () => {
     it('404: no such route', () => {
       const problem = translate(new validatorErrors.NotFound({ path: '/api/v1/integration/dealz', message: 'not found' }));
-      expect(problem).toMatchObject({ kind: 'not-found', status: 404, detail: 'No such route. See /openapi.yaml for the routes of this API.' });
+      expect(problem).toMatchObject({
+        kind: 'not-found',
+        status: 404,
+        detail: 'No such route. See /openapi.yaml for the routes of this API.',
+      });
     });
 
     it('405: keeps the Allow header', () => {
       const problem = translate(
-        new validatorErrors.MethodNotAllowed({ path: '/api/v1/integration/deals', message: 'PUT method not allowed', headers: { Allow: 'GET, POST' } }),
+        new validatorErrors.MethodNotAllowed({
+          path: '/api/v1/integration/deals',
+          message: 'PUT method not allowed',
+          headers: { Allow: 'GET, POST' },
+        }),
       );
       expect(problem).toMatchObject({ kind: 'method-not-allowed', status: 405, detail: 'PUT method not allowed' });
       expect(problem.extra.headers).toEqual({ Allow: 'GET, POST' });
@@ -36,7 +44,11 @@ describe('translateValidatorError', () => {
 
     it('413: names the body limit', () => {
       const problem = translate(new validatorErrors.RequestEntityTooLarge({ path: '/x', message: 'request entity too large' }));
-      expect(problem).toMatchObject({ kind: 'payload-too-large', status: 413, detail: `The request body exceeds ${BODY_LIMIT_BYTES} bytes.` });
+      expect(problem).toMatchObject({
+        kind: 'payload-too-large',
+        status: 413,
+        detail: `The request body exceeds ${BODY_LIMIT_BYTES} bytes.`,
+      });
     });
 
     it('415: asks for JSON', () => {
@@ -71,9 +83,7 @@ describe('translateValidatorError', () => {
 
   describe('400', () => {
     it('an unknown query parameter, pointing to the reference', () => {
-      const problem = translate(
-        new validatorErrors.BadRequest({ path: '/query/lmit', message: "Unknown query parameter 'lmit'" }),
-      );
+      const problem = translate(new validatorErrors.BadRequest({ path: '/query/lmit', message: "Unknown query parameter 'lmit'" }));
       expect(problem).toMatchObject({
         kind: 'malformed-request',
         status: 400,

@@ -32,7 +32,9 @@ describe('allPages', () => {
   });
 
   it('fails on an answer other than 200, and on a walk that does not end', async () => {
-    await expect(allPages(async () => ({ status: 400, text: 'bad cursor', json: {} }), '/deals')).rejects.toThrow(/answered 400: bad cursor/);
+    await expect(allPages(async () => ({ status: 400, text: 'bad cursor', json: {} }), '/deals')).rejects.toThrow(
+      /answered 400: bad cursor/,
+    );
     const endless = async (): Promise<PageReply> => ({ status: 200, text: '', json: { data: [], next_cursor: 'again' } });
     await expect(allPages(endless, '/deals', 5)).rejects.toThrow(/still a next_cursor after 5 pages/);
   });
