@@ -110,6 +110,26 @@ describe('loadConfig', () => {
       expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
     });
 
+    it('AUTH_FAILURES_PER_MINUTE: 20 by default, 0 turns the limit off', () => {
+      expect(loadConfig({}).authFailuresPerMinute).toBe(20);
+      expect(loadConfig({ AUTH_FAILURES_PER_MINUTE: '0' }).authFailuresPerMinute).toBe(0);
+    });
+
+    it.each([
+      [undefined, false],
+      ['false', false],
+      ['true', true],
+      ['2', 2],
+      [' loopback, 10.0.0.0/8 ,192.168.1.7', ['loopback', '10.0.0.0/8', '192.168.1.7']],
+    ])('TRUST_PROXY=%j is %j', (raw, value) => {
+      expect(loadConfig(raw === undefined ? {} : { TRUST_PROXY: raw }).trustProxy).toEqual(value);
+    });
+
+    it('MIGRATE_ON_START: on by default, off for a release step', () => {
+      expect(loadConfig({}).migrateOnStart).toBe(true);
+      expect(loadConfig({ MIGRATE_ON_START: 'false' }).migrateOnStart).toBe(false);
+    });
+
     it('takes the bounds of each range', () => {
       expect(loadConfig({ PORT: '0', KEY_CACHE_TTL_MS: '5000', DB_POOL_MAX: '1000' })).toMatchObject({
         port: 0,
@@ -143,6 +163,22 @@ describe('loadConfig', () => {
       const error = refusal({ [name]: raw });
       expect(error).toBeInstanceOf(ConfigError);
       expect(error.message).toBe(message);
+    });
+
+    it.each([
+      ['AUTH_FAILURES_PER_MINUTE', '-1', 'AUTH_FAILURES_PER_MINUTE must be an integer from 0 to 1000000, got "-1"'],
+      ['TRUST_PROXY', '101', 'TRUST_PROXY must be an integer from 0 to 100, got "101"'],
+      ['MIGRATE_ON_START', 'never', 'MIGRATE_ON_START must be true or false, got "never"'],
+    ])('%s=%j', (name, raw, message) => {
+      expect(refusal({ [name]: raw }).message).toBe(message);
+    });
+
+    it('TRUST_PROXY that is not an address, subnet or name of one', () => {
+      for (const raw of ['10.0.0.0/99', 'my-load-balancer', 'yes']) {
+        expect(refusal({ TRUST_PROXY: raw }).message).toMatch(
+          /^TRUST_PROXY must be true, false, a number of proxies, or comma-separated addresses, subnets, loopback, linklocal or uniquelocal \(/,
+        );
+      }
     });
 
     it('never echoes a DATABASE_URL, which may hold a password', () => {
