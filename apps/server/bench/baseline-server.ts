@@ -11,7 +11,8 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import pg from 'pg';
-import { uuidv7 } from '../src/ids.ts';
+import { basePath } from '../src/contract.ts';
+import { UUID_PATTERN, uuidv7 } from '../src/ids.ts';
 
 const pool = new pg.Pool({
   connectionString: process.env.DATABASE_URL,
@@ -20,8 +21,7 @@ const pool = new pg.Pool({
 });
 pool.on('error', () => undefined);
 
-const base = '/api/v1/integration';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const base = basePath;
 
 // ---- SQL: written for the baseline, not taken from the server's data layer -----------------
 
@@ -259,7 +259,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return send(res, 200, page(rows, limit));
   }
   const id = rest.slice(1);
-  if (req.method === 'GET' && UUID.test(id)) {
+  if (req.method === 'GET' && UUID_PATTERN.test(id)) {
     const { rows } = await pool.query<{ json: string }>({ name: 'get_deal', text: getSql, values: [t, departmentId, id] });
     return rows[0] ? send(res, 200, rows[0].json) : send(res, 404, problem(404, 'Not Found'));
   }

@@ -3,22 +3,14 @@
 // and neither shares an event loop with the load generator.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../test/support/free-port.ts';
 import { onCleanup } from './cleanup.ts';
 
-export const serverDir = fileURLToPath(new URL('../..', import.meta.url));
+// One free-port helper for tests and benches.
+export { freePort };
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+export const serverDir = fileURLToPath(new URL('../..', import.meta.url));
 
 export type Child = {
   name: string;
