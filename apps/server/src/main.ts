@@ -13,24 +13,29 @@ try {
   process.exit(2);
 }
 
-const running = await start(config);
-
+// Signals are handled from the first moment: one that arrives while start() is still running
+// (a test or an orchestrator stopping a process that just logged "listening") waits for it,
+// then drains, instead of killing the process with Node's default action.
 let stopping = false;
+const starting = start(config);
 function stop(signal: NodeJS.Signals): void {
   if (stopping) return;
   stopping = true;
-  running.log.info({ signal }, 'draining: readiness fails, in-flight requests finish');
   setTimeout(() => {
-    running.log.error('drain took longer than SHUTDOWN_GRACE_MS; exiting');
+    console.error('drain took longer than SHUTDOWN_GRACE_MS; exiting');
     process.exit(1);
   }, config.shutdownGraceMs).unref();
-  running.close().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      running.log.error({ err: error }, 'shutdown failed');
+  starting
+    .then(async (running) => {
+      running.log.info({ signal }, 'draining: readiness fails, in-flight requests finish');
+      await running.close();
+      process.exit(0);
+    })
+    .catch((error: unknown) => {
+      console.error('shutdown failed', error);
       process.exit(1);
-    },
-  );
+    });
 }
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+await starting;
