@@ -1,0 +1,13 @@
+import { connect, createDeal, updateDeal, updateCustomer, deleteDeal, STEP2, T } from './statements.mjs';
+const c = await connect();
+await c.query('DELETE FROM events');
+const d = await createDeal(c);
+await updateDeal(c, d.id, { volume: 18000 });
+await updateDeal(c, d.id, { step: STEP2 });
+const cust = JSON.parse(d.body).customers[0].id;
+await updateCustomer(c, cust, '+49 30 1234567');
+await deleteDeal(c, d.id);
+const r = await c.query(`SELECT txid::text, type, resource_version, length(payload) AS bytes, payload FROM events ORDER BY txid, id`);
+for (const row of r.rows) console.log(row.txid, row.type, 'v' + row.resource_version, row.bytes + 'B\n ', row.payload.length > 400 ? row.payload.slice(0, 200) + ' … ' + row.payload.slice(-260) : row.payload);
+const g = await c.query(`SELECT api_deal_json(d, NULL, NULL)::text FROM deals d LIMIT 0`);
+await c.end();
