@@ -1,11 +1,16 @@
-// The processes under test: the real server (`src/main.ts`, as `npm start` runs it) and the
+// The processes under test: the real server (`dist/main.js`, exactly as `npm start` runs it) and the
 // bare baseline, each a child process of its own so that its memory can be read from /proc
 // and neither shares an event loop with the load generator.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/support/free-port.ts';
+import { npmStartCommand } from '../../test/support/process.ts';
 import { onCleanup } from './cleanup.ts';
+
+// The server runs exactly as `npm start` runs it (the compiled dist/, its V8 flags); the
+// baseline gets the same V8 flags.
+const v8Flags = npmStartCommand().filter((arg) => arg.startsWith('--'));
 
 // One free-port helper for tests and benches.
 export { freePort };
@@ -21,12 +26,11 @@ export type Child = {
   stop(): Promise<void>;
 };
 
-async function startChild(name: string, script: string, env: Record<string, string>): Promise<Child> {
+async function startChild(name: string, args: string[], env: Record<string, string>): Promise<Child> {
   const port = await freePort();
   // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of each process (open it in Chrome DevTools).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  // The V8 flags of `npm start` (apps/server/package.json), for the baseline as well.
-  const child: ChildProcess = spawn(process.execPath, [...profile, '--max-semi-space-size=2', '--import', 'tsx', script], {
+  const child: ChildProcess = spawn(process.execPath, [...profile, ...args], {
     cwd: serverDir,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,7 +66,7 @@ async function startChild(name: string, script: string, env: Record<string, stri
 
 /** The real server, configured as the issue asks: no rate limit, warn logs, production. */
 export function startServer(databaseUrl: string, poolMax: number): Promise<Child> {
-  return startChild('server', 'src/main.ts', {
+  return startChild('server', npmStartCommand(), {
     DATABASE_URL: databaseUrl,
     DB_POOL_MAX: String(poolMax),
     LOG_LEVEL: 'warn',
@@ -73,7 +77,7 @@ export function startServer(databaseUrl: string, poolMax: number): Promise<Child
 }
 
 export function startBaseline(databaseUrl: string, poolMax: number): Promise<Child> {
-  return startChild('baseline', 'bench/baseline-server.ts', {
+  return startChild('baseline', [...v8Flags, '--import', 'tsx', 'bench/baseline-server.ts'], {
     DATABASE_URL: databaseUrl,
     DB_POOL_MAX: String(poolMax),
     NODE_ENV: 'production',
