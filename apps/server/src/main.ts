@@ -1,17 +1,10 @@
 // `npm start` (node dist/main.js): the API as a process. start.ts does the work; this file
 // reads the configuration, and on SIGTERM or SIGINT drains and exits 0 (1 if the drain takes
 // longer than SHUTDOWN_GRACE_MS). An invalid configuration exits 2 with a message.
-import { type Config, ConfigError, loadConfig } from './config.ts';
+import { loadConfigOrExit } from './config.ts';
 import { start } from './start.ts';
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(`configuration error: ${error.message}`);
-  process.exit(2);
-}
+const config = loadConfigOrExit();
 
 // Signals are handled from the first moment: one that arrives while start() is still running
 // (a test or an orchestrator stopping a process that just logged "listening") waits for it,

@@ -3,18 +3,11 @@
 // 503 until this has run). Same database as `npm start`: DATABASE_URL's, or the embedded one.
 // Exit codes: 0 applied (or nothing to apply), 1 a migration failed, 2 invalid configuration.
 import pg from 'pg';
-import { type Config, ConfigError, loadConfig } from './config.ts';
+import { loadConfigOrExit } from './config.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(`configuration error: ${error.message}`);
-  process.exit(2);
-}
+const config = loadConfigOrExit();
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 // A no-op when the embedded cluster was already running: the server that started it keeps it.

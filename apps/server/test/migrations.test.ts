@@ -1,13 +1,12 @@
 // Migrations as a release step: the history in Prisma's table, migrations that must run
 // outside a transaction, readiness by migration name, `npm run migrate`, MIGRATE_ON_START=false.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, migrationsDir, NO_TRANSACTION_MARKER, pendingMigrations, readMigrations } from '../src/db/migrate.ts';
 import { createTestDatabase, type TestDatabase } from './support/database.ts';
 import { startServer } from './support/running-server.ts';
@@ -15,26 +14,6 @@ import { startServer } from './support/running-server.ts';
 const serverDir = fileURLToPath(new URL('..', import.meta.url));
 
 /** A database with nothing in it, not even the migrated template's tables. */
-async function createEmptyDatabase(): Promise<TestDatabase> {
-  const adminUrl = inject('adminDatabaseUrl');
-  const name = `deals_empty_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    name,
-    async drop() {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
 
 /** The project's migrations plus `extra` ones, in a directory of their own. */
 async function migrationsWith(extra: Record<string, string>): Promise<string> {
@@ -77,7 +56,7 @@ afterAll(async () => {
 
 /** A fresh empty database and a pool on it (statement_timeout as the server sets it). */
 async function emptyDatabase(): Promise<{ url: string; pool: pg.Pool }> {
-  const database = await createEmptyDatabase();
+  const database = await createTestDatabase({ empty: true });
   const p = new pg.Pool({ connectionString: database.url, max: 1, statement_timeout: 5000 });
   cleanups.push(
     () => database.drop(),
