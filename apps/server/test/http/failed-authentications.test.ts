@@ -180,8 +180,10 @@ describe('failed authentications per client address', () => {
     expect(statuses[401]! + statuses[429]!).toBe(flood);
     expect(partnerReplies.length).toBeGreaterThan(0);
     expect(tally(partnerReplies)).toEqual({ 200: partnerReplies.length });
-    // One lookup per 401, and some to spare for autovacuum, which counts in the same database.
-    expect(floodCost).toBeLessThanOrEqual(statuses[401]! + 10);
+    // One lookup per 401, plus room for what else counts in the same database while the flood
+    // runs (autovacuum and autoanalyze of the tables the world setup filled: a clean-clone run
+    // measured 55 against 28-33 on quieter runs). Without the limiter it is one per key: 10,000.
+    expect(floodCost).toBeLessThanOrEqual(statuses[401]! + 100);
     const refused = attackerReplies.find((r) => r.status === 429)!;
     expect(refused.body.detail).toBe('Too many failed authentications (unknown or revoked API keys) from this address.');
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
