@@ -28,6 +28,19 @@ export type Config = {
   migrateOnStart: boolean;
   /** Validate every response against the contract (tests turn this on). */
   validateResponses: boolean;
+  /** How long events are kept (GET /events, replay); at least 30 days. */
+  eventRetentionDays: number;
+  /**
+   * Base64 of 32 bytes sealing webhook signing secrets. Unset: a key file is created beside
+   * the embedded database's data (`<DATA_DIR>/webhook-encryption.key`) and reused.
+   */
+  webhookEncryptionKey: string | undefined;
+  /** Local development and tests: allow `http` and non-public addresses as webhook URLs. */
+  webhookAllowPrivateNetworks: boolean;
+  /** Run the webhook delivery worker in this process (`npm run worker` runs it alone). */
+  webhookWorker: boolean;
+  /** How long a webhook delivery may take before it counts as a timeout. */
+  webhookTimeoutMs: number;
 };
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
@@ -72,6 +85,15 @@ function trustProxy(env: NodeJS.ProcessEnv): TrustProxy {
   return list;
 }
 
+function encryptionKey(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.WEBHOOK_ENCRYPTION_KEY?.trim();
+  if (!raw) return undefined;
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(raw)) {
+    throw new ConfigError('WEBHOOK_ENCRYPTION_KEY must be the base64 of 32 bytes (openssl rand -base64 32)');
+  }
+  return raw;
+}
+
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** loadConfig for a process entry point: an invalid configuration exits 2 with the message. */
@@ -112,5 +134,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemoOnEmpty: bool(env, 'SEED_DEMO_ON_EMPTY', true),
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
     validateResponses: bool(env, 'VALIDATE_RESPONSES', false),
+    eventRetentionDays: int(env, 'EVENT_RETENTION_DAYS', 30, 30, 3650),
+    webhookEncryptionKey: encryptionKey(env),
+    webhookAllowPrivateNetworks: bool(env, 'WEBHOOK_ALLOW_PRIVATE_NETWORKS', false),
+    webhookWorker: bool(env, 'WEBHOOK_WORKER', true),
+    webhookTimeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 15_000, 100, 60_000),
   };
 }

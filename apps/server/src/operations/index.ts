@@ -11,8 +11,20 @@ import { getDeal } from './deals/getDeal.ts';
 import { listDealStepChanges } from './deals/listDealStepChanges.ts';
 import { listDeals } from './deals/listDeals.ts';
 import { updateDeal } from './deals/updateDeal.ts';
+import { getEvent } from './events/getEvent.ts';
+import { listEvents } from './events/listEvents.ts';
+import { redeliverEvent } from './events/redeliverEvent.ts';
 import { listEmployees } from './pipeline/listEmployees.ts';
 import { listSteps } from './pipeline/listSteps.ts';
+import { createWebhookEndpoint } from './webhooks/createWebhookEndpoint.ts';
+import { deleteWebhookEndpoint } from './webhooks/deleteWebhookEndpoint.ts';
+import { getWebhookEndpoint } from './webhooks/getWebhookEndpoint.ts';
+import { listWebhookDeliveries } from './webhooks/listWebhookDeliveries.ts';
+import { listWebhookEndpoints } from './webhooks/listWebhookEndpoints.ts';
+import { recoverWebhookEndpoint } from './webhooks/recoverWebhookEndpoint.ts';
+import { rotateWebhookSecret } from './webhooks/rotateWebhookSecret.ts';
+import { testWebhookEndpoint } from './webhooks/testWebhookEndpoint.ts';
+import { updateWebhookEndpoint } from './webhooks/updateWebhookEndpoint.ts';
 
 export const handlers = {
   listDeals,
@@ -27,4 +39,16 @@ export const handlers = {
   updateCustomer,
   listSteps,
   listEmployees,
+  listEvents,
+  getEvent,
+  redeliverEvent,
+  listWebhookEndpoints,
+  createWebhookEndpoint,
+  getWebhookEndpoint,
+  updateWebhookEndpoint,
+  deleteWebhookEndpoint,
+  rotateWebhookSecret,
+  listWebhookDeliveries,
+  recoverWebhookEndpoint,
+  testWebhookEndpoint,
 } satisfies Handlers;

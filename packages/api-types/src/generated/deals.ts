@@ -195,8 +195,631 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List events
+         * @description The department's deal events and the tenant's customer events (customers are
+         *     tenant-wide), oldest first. Follow `next_cursor` forever to see **every event exactly
+         *     once**: the feed hands out an event only when no transaction that started before it can
+         *     still commit, so a change that commits late (behind a lock, say) is never skipped.
+         *     `next_cursor` is always present; when nothing is new it is the cursor you sent.
+         *     `has_more: true` means ask again right away; otherwise poll at your pace.
+         *
+         *     A long-running write transaction anywhere on the database server holds the feed back
+         *     until it ends (events then arrive late, never out of the feed). Events are kept
+         *     `EVENT_RETENTION_DAYS` (at least 30): a cursor whose next events were deleted gets 410,
+         *     and you resynchronise (see the sync guide). Order within the feed is safe for
+         *     resuming, not for applying: apply an event only if its `data.version` is newer than
+         *     the version you hold for that object.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{event_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The event's id (also its `webhook-id`).
+                 * @example 019cbd8b-dd92-7c03-8a3e-5f0a1b2c3d50
+                 */
+                event_id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get an event
+         * @description One event of the department (or a customer event of the tenant), as the feed and
+         *     webhooks deliver it. 404 once it is older than the retention period.
+         */
+        get: operations["getEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/{event_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The event's id (also its `webhook-id`).
+                 * @example 019cbd8b-dd92-7c03-8a3e-5f0a1b2c3d50
+                 */
+                event_id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeliver an event
+         * @description Queues one more delivery of the event to one of the department's webhook endpoints,
+         *     with the same `webhook-id` (receivers that deduplicate by it ignore it if they already
+         *     processed it). The endpoint must be enabled. Answers at once; the delivery shows in the
+         *     endpoint's delivery log. Takes no `Idempotency-Key`: a repeated call queues another
+         *     delivery, which receivers drop by `webhook-id`.
+         */
+        post: operations["redeliverEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description The department's webhook endpoints, oldest first. Secrets are never listed.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Create a webhook endpoint
+         * @description Registers a URL to receive the department's events (and the tenant's customer events)
+         *     as signed POST requests. The answer is the only time the signing `secret` is shown
+         *     (besides a rotation): keep it to verify deliveries. The URL must be `https` and resolve
+         *     to public addresses only (checked now and again at every connection); a server with
+         *     `WEBHOOK_ALLOW_PRIVATE_NETWORKS=true` (local development) also accepts `http` and
+         *     private addresses. Takes no `Idempotency-Key` (a replay would have to store the
+         *     secret): if a retry creates a second endpoint, delete one.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook-endpoints/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 019cbd9e-1b2c-7d3e-8f40-5a6b7c8d9e0f
+                 */
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a webhook endpoint
+         * @description One of the department's endpoints (without its secret).
+         */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Deletes the endpoint and its delivery log; deliveries not yet made are cancelled.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a webhook endpoint
+         * @description Changes only the fields sent. `status: disabled` stops deliveries (events that happen
+         *     meanwhile are not queued for it; `recover` sends them later); `status: enabled`
+         *     re-enables an endpoint, whoever disabled it, and clears `disabled_reason`.
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/webhook-endpoints/{endpoint_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 019cbd9e-1b2c-7d3e-8f40-5a6b7c8d9e0f
+                 */
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an endpoint's signing secret
+         * @description Replaces the signing secret. For `grace_period_seconds` (default one day) every
+         *     delivery carries two signatures, one with the new secret and one with the old, so
+         *     receivers can switch without losing a delivery; after it, only the new one. A
+         *     rotation during a grace period ends the earlier one. Takes no `Idempotency-Key`.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook-endpoints/{endpoint_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 019cbd9e-1b2c-7d3e-8f40-5a6b7c8d9e0f
+                 */
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an endpoint's deliveries
+         * @description The delivery log, newest first: each delivery of an event to this endpoint, its status
+         *     and every attempt (time, response status, duration, error kind, the first 4 KiB of
+         *     the response). Kept as long as events are.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook-endpoints/{endpoint_id}/recover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 019cbd9e-1b2c-7d3e-8f40-5a6b7c8d9e0f
+                 */
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Recover missed deliveries
+         * @description For the window [`since`, `until`) (until: now when absent) of event times: queues
+         *     again every delivery to this endpoint that failed, and creates deliveries for the
+         *     matching events that were never queued for it because it was disabled. Events older
+         *     than the retention period are gone. Enables the endpoint if it was disabled. Takes no
+         *     `Idempotency-Key`: a repeated call may queue an event twice, which receivers drop by
+         *     `webhook-id`.
+         */
+        post: operations["recoverWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhook-endpoints/{endpoint_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 019cbd9e-1b2c-7d3e-8f40-5a6b7c8d9e0f
+                 */
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event
+         * @description Sends a signed `webhook.test` event to the endpoint now (enabled or not) and answers
+         *     with the attempt's result once it ends (at most the 15 s delivery timeout). It is not
+         *     retried and not in `GET /events`.
+         */
+        post: operations["testWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "deal.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * deal.created
+         * @description A deal was created (`POST /deals`). `data.object` is the deal as `GET /deals/{id}`
+         *     returned it right after; its new customers arrive as `customer.created` events of the
+         *     same change, just before this one.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event's `id`; the same on every retry. Use it to drop duplicates. */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /**
+                     * @description When this attempt was signed, in seconds since the Unix epoch (new on every retry).
+                     * @example 1772706587
+                     */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">`,
+                     *     one per valid signing secret (two during a secret rotation's grace period).
+                     * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DealCreatedEvent"];
+                };
+            };
+            responses: {
+                200: components["responses"]["WebhookAccepted"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "deal.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * deal.updated
+         * @description A deal changed (`PATCH /deals/{id}`), whatever changed, its customer links included.
+         *     `data.previous_attributes` holds the old value of every field that changed.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event's `id`; the same on every retry. Use it to drop duplicates. */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /**
+                     * @description When this attempt was signed, in seconds since the Unix epoch (new on every retry).
+                     * @example 1772706587
+                     */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">`,
+                     *     one per valid signing secret (two during a secret rotation's grace period).
+                     * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DealUpdatedEvent"];
+                };
+            };
+            responses: {
+                200: components["responses"]["WebhookAccepted"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "deal.step_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * deal.step_changed
+         * @description A deal moved to another step. Sent in addition to the `deal.updated` of the same
+         *     change, with the same `data` (`previous_attributes.step_id` is the step it left), for
+         *     receivers that follow the pipeline only. Not sent for a deal's initial step.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event's `id`; the same on every retry. Use it to drop duplicates. */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /**
+                     * @description When this attempt was signed, in seconds since the Unix epoch (new on every retry).
+                     * @example 1772706587
+                     */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">`,
+                     *     one per valid signing secret (two during a secret rotation's grace period).
+                     * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DealStepChangedEvent"];
+                };
+            };
+            responses: {
+                200: components["responses"]["WebhookAccepted"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "deal.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * deal.deleted
+         * @description A deal was deleted. `data.object` is its tombstone, as incremental sync shows it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event's `id`; the same on every retry. Use it to drop duplicates. */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /**
+                     * @description When this attempt was signed, in seconds since the Unix epoch (new on every retry).
+                     * @example 1772706587
+                     */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">`,
+                     *     one per valid signing secret (two during a secret rotation's grace period).
+                     * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DealDeletedEvent"];
+                };
+            };
+            responses: {
+                200: components["responses"]["WebhookAccepted"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "customer.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * customer.created
+         * @description A customer was created, by `POST /customers` or inline by `POST /deals`. Customer
+         *     events are tenant-wide: every department's endpoints receive them.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event's `id`; the same on every retry. Use it to drop duplicates. */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /**
+                     * @description When this attempt was signed, in seconds since the Unix epoch (new on every retry).
+                     * @example 1772706587
+                     */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">`,
+                     *     one per valid signing secret (two during a secret rotation's grace period).
+                     * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CustomerCreatedEvent"];
+                };
+            };
+            responses: {
+                200: components["responses"]["WebhookAccepted"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "customer.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * customer.updated
+         * @description A customer changed (`PATCH /customers/{id}`). Deals that embed the customer get no
+         *     event of their own: update your copies of the customer by its id.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event's `id`; the same on every retry. Use it to drop duplicates. */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /**
+                     * @description When this attempt was signed, in seconds since the Unix epoch (new on every retry).
+                     * @example 1772706587
+                     */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">`,
+                     *     one per valid signing secret (two during a secret rotation's grace period).
+                     * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CustomerUpdatedEvent"];
+                };
+            };
+            responses: {
+                200: components["responses"]["WebhookAccepted"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.test
+         * @description Sent by `POST /webhook-endpoints/{endpoint_id}/test` to check an endpoint. Not a
+         *     change: never in `GET /events`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event's `id`; the same on every retry. Use it to drop duplicates. */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /**
+                     * @description When this attempt was signed, in seconds since the Unix epoch (new on every retry).
+                     * @example 1772706587
+                     */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /**
+                     * @description Space-separated `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">`,
+                     *     one per valid signing secret (two during a secret rotation's grace period).
+                     * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                     */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookTestEvent"];
+                };
+            };
+            responses: {
+                200: components["responses"]["WebhookAccepted"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -467,6 +1090,308 @@ export interface components {
                 [key: string]: string[];
             };
         };
+        /**
+         * @description What happened, `<resource>.<change>`.
+         * @enum {string}
+         */
+        EventType: "deal.created" | "deal.updated" | "deal.step_changed" | "deal.deleted" | "customer.created" | "customer.updated";
+        /**
+         * @description The object's version after the change: the number in its `ETag`. Versions of one
+         *     object only grow; apply an event only if its version is newer than the one you hold.
+         *     A deleted deal's version is one more than its last.
+         * @example 2
+         */
+        ResourceVersion: number;
+        /** @description Where the change came from, so a two-way sync can recognise its own changes. */
+        EventOrigin: {
+            /** @description The `X-Request-Id` of the request that made the change (yours when you sent one). */
+            request_id: string | null;
+            /**
+             * Format: uuid
+             * @description The id of the API key that made the change (`id` in the admin CLI's `key create --json`).
+             */
+            api_key_id: string | null;
+        };
+        /** @description The value before the change of each deal field that changed (`updated_at` always did). */
+        DealPreviousAttributes: {
+            name?: components["schemas"]["DealName"];
+            volume?: components["schemas"]["Volume"];
+            /** Format: uuid */
+            employee_id?: string | null;
+            employee_name?: string | null;
+            step_id?: components["schemas"]["Uuid"];
+            note?: components["schemas"]["DealNote"];
+            updated_at: components["schemas"]["Timestamp"];
+            customers?: components["schemas"]["Customer"][];
+        };
+        /** @description The value before the change of each customer field that changed (`updated_at` always did). */
+        CustomerPreviousAttributes: {
+            company?: components["schemas"]["CustomerCompany"];
+            website?: components["schemas"]["CustomerWebsite"];
+            title?: components["schemas"]["CustomerTitle"];
+            first_name?: components["schemas"]["CustomerFirstName"];
+            last_name?: components["schemas"]["CustomerLastName"];
+            phone_1?: components["schemas"]["Phone"];
+            phone_2?: components["schemas"]["Phone"];
+            phone_3?: components["schemas"]["Phone"];
+            phone_1_label?: components["schemas"]["PhoneLabel"];
+            phone_2_label?: components["schemas"]["PhoneLabel"];
+            phone_3_label?: components["schemas"]["PhoneLabel"];
+            email?: components["schemas"]["CustomerEmail"];
+            postcode?: components["schemas"]["CustomerPostcode"];
+            address?: components["schemas"]["CustomerAddress"];
+            city?: components["schemas"]["CustomerPlace"];
+            country?: components["schemas"]["CustomerPlace"];
+            state?: components["schemas"]["CustomerPlace"];
+            lead_origin?: components["schemas"]["CustomerLeadOrigin"];
+            birthday?: components["schemas"]["CustomerBirthday"];
+            note?: components["schemas"]["CustomerNote"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        DealChange: {
+            object: components["schemas"]["Deal"];
+            version: components["schemas"]["ResourceVersion"];
+        };
+        DealUpdate: {
+            object: components["schemas"]["Deal"];
+            previous_attributes: components["schemas"]["DealPreviousAttributes"];
+            version: components["schemas"]["ResourceVersion"];
+        };
+        DealDeletion: {
+            object: components["schemas"]["DealTombstone"];
+            version: components["schemas"]["ResourceVersion"];
+        };
+        CustomerChange: {
+            object: components["schemas"]["Customer"];
+            version: components["schemas"]["ResourceVersion"];
+        };
+        CustomerUpdate: {
+            object: components["schemas"]["Customer"];
+            previous_attributes: components["schemas"]["CustomerPreviousAttributes"];
+            version: components["schemas"]["ResourceVersion"];
+        };
+        /**
+         * deal.created
+         * @description A deal was created.
+         */
+        DealCreatedEvent: {
+            /** @description The event's id, also sent as `webhook-id`. */
+            id: components["schemas"]["Uuid"];
+            /** @constant */
+            type: "deal.created";
+            /** @description When the change happened (the object's `updated_at`). */
+            timestamp: components["schemas"]["Timestamp"];
+            data: components["schemas"]["DealChange"];
+            origin: components["schemas"]["EventOrigin"];
+        };
+        /**
+         * deal.updated
+         * @description A deal changed.
+         */
+        DealUpdatedEvent: {
+            id: components["schemas"]["Uuid"];
+            /** @constant */
+            type: "deal.updated";
+            timestamp: components["schemas"]["Timestamp"];
+            data: components["schemas"]["DealUpdate"];
+            origin: components["schemas"]["EventOrigin"];
+        };
+        /**
+         * deal.step_changed
+         * @description A deal moved to another step (besides its `deal.updated`).
+         */
+        DealStepChangedEvent: {
+            id: components["schemas"]["Uuid"];
+            /** @constant */
+            type: "deal.step_changed";
+            timestamp: components["schemas"]["Timestamp"];
+            data: components["schemas"]["DealUpdate"];
+            origin: components["schemas"]["EventOrigin"];
+        };
+        /**
+         * deal.deleted
+         * @description A deal was deleted; `data.object` is its tombstone.
+         */
+        DealDeletedEvent: {
+            id: components["schemas"]["Uuid"];
+            /** @constant */
+            type: "deal.deleted";
+            timestamp: components["schemas"]["Timestamp"];
+            data: components["schemas"]["DealDeletion"];
+            origin: components["schemas"]["EventOrigin"];
+        };
+        /**
+         * customer.created
+         * @description A customer was created (tenant-wide).
+         */
+        CustomerCreatedEvent: {
+            id: components["schemas"]["Uuid"];
+            /** @constant */
+            type: "customer.created";
+            timestamp: components["schemas"]["Timestamp"];
+            data: components["schemas"]["CustomerChange"];
+            origin: components["schemas"]["EventOrigin"];
+        };
+        /**
+         * customer.updated
+         * @description A customer changed (tenant-wide).
+         */
+        CustomerUpdatedEvent: {
+            id: components["schemas"]["Uuid"];
+            /** @constant */
+            type: "customer.updated";
+            timestamp: components["schemas"]["Timestamp"];
+            data: components["schemas"]["CustomerUpdate"];
+            origin: components["schemas"]["EventOrigin"];
+        };
+        /**
+         * webhook.test
+         * @description A test delivery; never in the feed.
+         */
+        WebhookTestEvent: {
+            id: components["schemas"]["Uuid"];
+            /** @constant */
+            type: "webhook.test";
+            timestamp: components["schemas"]["Timestamp"];
+            data: {
+                endpoint_id: components["schemas"]["Uuid"];
+            };
+            origin: components["schemas"]["EventOrigin"];
+        };
+        /** @description A change, as the feed and webhooks deliver it; `type` tells which. */
+        Event: components["schemas"]["DealCreatedEvent"] | components["schemas"]["DealUpdatedEvent"] | components["schemas"]["DealStepChangedEvent"] | components["schemas"]["DealDeletedEvent"] | components["schemas"]["CustomerCreatedEvent"] | components["schemas"]["CustomerUpdatedEvent"];
+        /** @description A page of the feed. */
+        EventList: {
+            data: components["schemas"]["Event"][];
+            /** @description Where to continue; always present (the cursor you sent when nothing is new). */
+            next_cursor: string;
+            /** @description More events are ready now; when false, poll again later. */
+            has_more: boolean;
+        };
+        /**
+         * Format: uri
+         * @description Where deliveries are POSTed: `https`, resolving to public addresses only (servers with
+         *     `WEBHOOK_ALLOW_PRIVATE_NETWORKS=true` also accept `http` and private addresses).
+         */
+        WebhookUrl: string;
+        /** @description The event types to deliver, or `["*"]` for all (including types added later). */
+        EnabledEvents: ("*" | "deal.created" | "deal.updated" | "deal.step_changed" | "deal.deleted" | "customer.created" | "customer.updated")[];
+        /** @description Your note on what the endpoint is for. */
+        WebhookEndpointDescription: string | null;
+        WebhookEndpoint: {
+            id: components["schemas"]["Uuid"];
+            url: components["schemas"]["WebhookUrl"];
+            enabled_events: components["schemas"]["EnabledEvents"];
+            description: components["schemas"]["WebhookEndpointDescription"];
+            status: components["schemas"]["WebhookEndpointStatus"];
+            disabled_reason: components["schemas"]["DisabledReason"];
+            previous_secret_expires_at: components["schemas"]["PreviousSecretExpiresAt"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        /** @description An endpoint and its signing secret, answered only on creation and rotation. */
+        WebhookEndpointWithSecret: {
+            id: components["schemas"]["Uuid"];
+            url: components["schemas"]["WebhookUrl"];
+            enabled_events: components["schemas"]["EnabledEvents"];
+            description: components["schemas"]["WebhookEndpointDescription"];
+            status: components["schemas"]["WebhookEndpointStatus"];
+            disabled_reason: components["schemas"]["DisabledReason"];
+            previous_secret_expires_at: components["schemas"]["PreviousSecretExpiresAt"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+            /** @description `whsec_` and the base64 of 32 random bytes. Verify every delivery with it. */
+            secret: string;
+        };
+        /**
+         * @description `disabled`: no deliveries are queued or made (see `disabled_reason`).
+         * @enum {string}
+         */
+        WebhookEndpointStatus: "enabled" | "disabled";
+        /**
+         * @description Why it is disabled: `manual` (PATCH), `gone` (the receiver answered 410), `failing`
+         *     (every attempt failed for 5 days). `null` while enabled.
+         * @enum {string|null}
+         */
+        DisabledReason: "manual" | "gone" | "failing" | null;
+        /** @description Until when deliveries are also signed with the previous secret (after a rotation). */
+        PreviousSecretExpiresAt: components["schemas"]["Timestamp"] | null;
+        WebhookEndpointCreate: {
+            url: components["schemas"]["WebhookUrl"];
+            enabled_events: components["schemas"]["EnabledEvents"];
+            description?: components["schemas"]["WebhookEndpointDescription"];
+        };
+        WebhookEndpointPatch: {
+            url?: components["schemas"]["WebhookUrl"];
+            enabled_events?: components["schemas"]["EnabledEvents"];
+            description?: components["schemas"]["WebhookEndpointDescription"];
+            status?: components["schemas"]["WebhookEndpointStatus"];
+        };
+        WebhookEndpointList: {
+            data: components["schemas"]["WebhookEndpoint"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        SecretRotation: {
+            /**
+             * @description How long the previous secret keeps signing too (0 to 7 days).
+             * @default 86400
+             */
+            grace_period_seconds: number;
+        };
+        /**
+         * @description `pending`: waiting for its next attempt; `succeeded`: a 2xx was received; `failed`:
+         *     out of retries, or the endpoint was disabled; `cancelled`: superseded by a newer
+         *     delivery of the same event (redeliver or recover).
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "succeeded" | "failed" | "cancelled";
+        DeliveryAttempt: {
+            attempted_at: components["schemas"]["Timestamp"];
+            /** @description The receiver's status, `null` when no response came. */
+            status_code: number | null;
+            duration_ms: number;
+            /**
+             * @description `null` on a 2xx; `http`: any other status (3xx included; redirects are never
+             *     followed); `timeout`: no complete response in 15 s; `dns`: the name did not
+             *     resolve; `blocked`: it resolved to a non-public address; `tls`, `connect`: the
+             *     connection failed.
+             * @enum {string|null}
+             */
+            error: "timeout" | "dns" | "blocked" | "tls" | "connect" | "http" | null;
+            /** @description The first 4 KiB of the response body (UTF-8, lossy). */
+            response_body: string | null;
+        };
+        WebhookDelivery: {
+            id: components["schemas"]["Uuid"];
+            event_id: components["schemas"]["Uuid"];
+            event_type: components["schemas"]["EventType"];
+            status: components["schemas"]["DeliveryStatus"];
+            /** @description When the next attempt is due (`null` unless pending). */
+            next_attempt_at: components["schemas"]["Timestamp"] | null;
+            created_at: components["schemas"]["Timestamp"];
+            attempts: components["schemas"]["DeliveryAttempt"][];
+        };
+        WebhookDeliveryList: {
+            data: components["schemas"]["WebhookDelivery"][];
+            next_cursor: components["schemas"]["NextCursor"];
+        };
+        RedeliverRequest: {
+            endpoint_id: components["schemas"]["Uuid"];
+        };
+        RecoverRequest: {
+            since: components["schemas"]["Timestamp"];
+            until?: components["schemas"]["Timestamp"];
+        };
+        RecoverResult: {
+            /** @description Failed deliveries queued again. */
+            requeued: number;
+            /** @description Deliveries created for events the endpoint never had queued. */
+            created: number;
+        };
+        WebhookTestResult: {
+            event_id: components["schemas"]["Uuid"];
+            attempt: components["schemas"]["DeliveryAttempt"];
+        };
     };
     responses: {
         /** @description The request is malformed (bad JSON, unknown query parameter, foreign cursor, malformed header). */
@@ -594,6 +1519,40 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description Events after this cursor were deleted (older than the retention period): following it
+         *     would skip them. Resynchronise: `start=now`, then a full list read, then follow again.
+         */
+        CursorExpired: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description Any 2xx acknowledges the delivery (the body is ignored; at most 4 KiB is kept in the
+         *     delivery log). 410 Gone disables the endpoint. Anything else, 3xx included, is a
+         *     failure and the delivery is retried.
+         */
+        WebhookAccepted: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description The webhook endpoint is disabled; enable it (PATCH `status`) or use `recover`. */
+        EndpointDisabled: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /**
@@ -626,6 +1585,46 @@ export interface components {
          * @example "1"
          */
         IfMatch: string;
+        /**
+         * @description The event's id (also its `webhook-id`).
+         * @example 019cbd8b-dd92-7c03-8a3e-5f0a1b2c3d50
+         */
+        EventId: components["schemas"]["Uuid"];
+        /**
+         * @description Where a feed without `cursor` starts: `oldest` (the oldest event kept) or `now` (no
+         *     events, only a `next_cursor` at the present: take it before a full list read when you
+         *     bootstrap a mirror). Not allowed together with `cursor`.
+         */
+        EventStart: "oldest" | "now";
+        /**
+         * @description Only events of these types (repeat the parameter: `types=deal.created&types=deal.deleted`).
+         *     `next_cursor` may then move past events of other types.
+         */
+        EventTypes: components["schemas"]["EventType"][];
+        /** @description Only events of this deal or customer. */
+        EventResourceId: components["schemas"]["Uuid"];
+        /** @description The event's `id`; the same on every retry. Use it to drop duplicates. */
+        WebhookId: components["schemas"]["Uuid"];
+        /**
+         * @description When this attempt was signed, in seconds since the Unix epoch (new on every retry).
+         * @example 1772706587
+         */
+        WebhookTimestamp: string;
+        /**
+         * @description Space-separated `v1,<base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}">`,
+         *     one per valid signing secret (two during a secret rotation's grace period).
+         * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+         */
+        WebhookSignature: string;
+        /**
+         * @description The webhook endpoint's id.
+         * @example 019cbd9e-1b2c-7d3e-8f40-5a6b7c8d9e0f
+         */
+        EndpointId: components["schemas"]["Uuid"];
+        /** @description Only deliveries in this status. */
+        DeliveryStatus: components["schemas"]["DeliveryStatus"];
+        /** @description Only deliveries of this event. */
+        DeliveryEventId: components["schemas"]["Uuid"];
     };
     requestBodies: never;
     headers: {
@@ -1169,6 +2168,468 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+                /**
+                 * @description Where a feed without `cursor` starts: `oldest` (the oldest event kept) or `now` (no
+                 *     events, only a `next_cursor` at the present: take it before a full list read when you
+                 *     bootstrap a mirror). Not allowed together with `cursor`.
+                 */
+                start?: components["parameters"]["EventStart"];
+                /**
+                 * @description Only events of these types (repeat the parameter: `types=deal.created&types=deal.deleted`).
+                 *     `next_cursor` may then move past events of other types.
+                 */
+                types?: components["parameters"]["EventTypes"];
+                /** @description Only events of this deal or customer. */
+                resource_id?: components["parameters"]["EventResourceId"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            410: components["responses"]["CursorExpired"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The event's id (also its `webhook-id`).
+                 * @example 019cbd8b-dd92-7c03-8a3e-5f0a1b2c3d50
+                 */
+                event_id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    redeliverEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The event's id (also its `webhook-id`).
+                 * @example 019cbd8b-dd92-7c03-8a3e-5f0a1b2c3d50
+                 */
+                event_id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedeliverRequest"];
+            };
+        };
+        responses: {
+            /** @description The delivery is queued. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["EndpointDisabled"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of endpoints. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointCreate"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its signing secret. */
+            201: {
+                headers: {
+                    /**
+                     * @description URL of the new endpoint.
+                     * @example /api/v1/integration/webhook-endpoints/019cbd9e-1b2c-7d3e-8f40-5a6b7c8d9e0f
+                     */
+                    Location?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 019cbd9e-1b2c-7d3e-8f40-5a6b7c8d9e0f
+                 */
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 019cbd9e-1b2c-7d3e-8f40-5a6b7c8d9e0f
+                 */
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 019cbd9e-1b2c-7d3e-8f40-5a6b7c8d9e0f
+                 */
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointPatch"];
+            };
+        };
+        responses: {
+            /** @description The updated endpoint. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 019cbd9e-1b2c-7d3e-8f40-5a6b7c8d9e0f
+                 */
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretRotation"];
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its new secret. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only deliveries in this status. */
+                status?: components["parameters"]["DeliveryStatus"];
+                /** @description Only deliveries of this event. */
+                event_id?: components["parameters"]["DeliveryEventId"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 019cbd9e-1b2c-7d3e-8f40-5a6b7c8d9e0f
+                 */
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    recoverWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 019cbd9e-1b2c-7d3e-8f40-5a6b7c8d9e0f
+                 */
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecoverRequest"];
+            };
+        };
+        responses: {
+            /** @description What was queued. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoverResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            431: components["responses"]["HeadersTooLarge"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    testWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint's id.
+                 * @example 019cbd9e-1b2c-7d3e-8f40-5a6b7c8d9e0f
+                 */
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attempt, whatever the receiver answered. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookTestResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             431: components["responses"]["HeadersTooLarge"];
             503: components["responses"]["ServiceUnavailable"];
