@@ -21,6 +21,7 @@ export function dispatch(handlers: Handlers, deps: OperationDeps, validateRespon
         body: req.body as never,
         header: (name) => req.get(name),
         log: req.log,
+        requestId: res.locals.requestId,
       });
       const headers: Readonly<Record<string, string | number | undefined>> = result.headers ?? {};
       for (const [name, value] of Object.entries(headers)) if (value !== undefined) res.setHeader(name, value);

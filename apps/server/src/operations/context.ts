@@ -33,6 +33,8 @@ export type OperationContext<K extends OperationId> = OperationDeps & {
   header(name: string): string | undefined;
   /** This request's logger (pino-http's req.log): every line carries its req_id. */
   log: Logger;
+  /** This request's X-Request-Id (the client's or ours): events record it as their origin. */
+  requestId: string;
 };
 
 type Responses<K extends OperationId> = Operation<K>['responses'];

@@ -14,7 +14,13 @@ import { deleteExpiredIdempotencyRecords, readPriorResponse, requestHash } from 
 import { encodeCursor } from '../../src/data/pagination.ts';
 import type { Sql } from '../../src/db/sql.ts';
 import { uuidv7 } from '../../src/ids.ts';
+import { eventVariants } from './event-variants.ts';
 import type { LoadedDatabase } from './loaded-database.ts';
+import { webhookDeliveryVariants } from './webhook-delivery-variants.ts';
+import { webhookEndpointVariants } from './webhook-endpoint-variants.ts';
+
+/** Adds a variant: the data function's name, a label, and the call. */
+export type AddVariant = (operation: string, label: string, run: Variant['run'], search?: Variant['search']) => void;
 
 export type Variant = {
   label: string;
@@ -41,7 +47,7 @@ export function preparedOperations(): string[] {
 export async function variants(loaded: LoadedDatabase): Promise<Variant[]> {
   const { db, scope, space, dealId, customerEmail } = loaded;
   const list: Variant[] = [];
-  const add = (operation: string, label: string, run: Variant['run'], search?: Variant['search']) =>
+  const add: AddVariant = (operation, label, run, search) =>
     list.push({ operation, label: `${operation} ${label}`.trim(), run, ...(search ? { search } : {}) });
 
   /** The real next_cursor of the query's first page (of 2). */
@@ -192,5 +198,9 @@ export async function variants(loaded: LoadedDatabase): Promise<Variant[]> {
       );
     }
   }
+  // Issue #7's statements, each area in its own file.
+  await eventVariants(loaded, add);
+  await webhookEndpointVariants(loaded, add);
+  await webhookDeliveryVariants(loaded, add);
   return list;
 }
