@@ -159,10 +159,38 @@ const defaultName = (table: string, columns: string[], suffix: 'pkey' | 'key' | 
   `${[table, ...columns].join('_').slice(0, 63 - suffix.length - 1)}_${suffix}`;
 
 const tableOf = (model: DMMF.Model) => model.dbName ?? model.name;
+/** Fields typed `Unsupported("…")`, per model: the DMMF leaves them out, indexes still name them. */
+let unsupported = new Map<string, UnsupportedField[]>();
 const columnOf = (model: DMMF.Model, fieldName: string): string => {
+  if (unsupported.get(model.name)?.some((f) => f.name === fieldName)) return fieldName;
   const field = model.fields.find((f) => f.name === fieldName) ?? notUnderstood(`${model.name}.${fieldName}`);
   return field.dbName ?? field.name;
 };
+
+type UnsupportedField = { name: string; type: string; nullable: boolean; default: DefaultRule };
+
+/**
+ * `name Unsupported("type")` fields (PostgreSQL types Prisma has no scalar for, as xid8), read
+ * from the text: the DMMF omits them. Only `?` and `@default(dbgenerated("…"))` are understood.
+ */
+function unsupportedFields(schemaText: string): Map<string, UnsupportedField[]> {
+  const byModel = new Map<string, UnsupportedField[]>();
+  for (const [, model, body] of schemaText.matchAll(/^model\s+(\w+)\s*\{([\s\S]*?)^\}/gm)) {
+    for (const [, name, type, optional, rest] of body!.matchAll(/^\s*(\w+)\s+Unsupported\("([^"]+)"\)(\?)?(.*)$/gm)) {
+      const attributes = rest!.replace(/\/\/.*$/, '').trim();
+      const generated = /^@default\(dbgenerated\("([^"]+)"\)\)$/.exec(attributes);
+      if (attributes && !generated) notUnderstood(`${model}.${name}: ${attributes} on an Unsupported field`);
+      const field: UnsupportedField = {
+        name: name!,
+        type: type!,
+        nullable: optional === '?',
+        default: generated ? { kind: 'expression', sql: generated[1]! } : { kind: 'none' },
+      };
+      byModel.set(model!, [...(byModel.get(model!) ?? []), field]);
+    }
+  }
+  return byModel;
+}
 
 /** The foreign key a relation field declares with `fields`/`references`; none on its other side. */
 function relationOf(models: Map<string, DMMF.Model>, model: DMMF.Model, field: DMMF.Field): SchemaRelation | undefined {
@@ -237,6 +265,7 @@ export function readPrismaSchema(schemaText: string): PrismaSchema {
   for (const t of datamodel.types) notUnderstood(`type ${t.name}`);
 
   const models = new Map(datamodel.models.map((m) => [m.name, m]));
+  unsupported = unsupportedFields(schemaText);
   const schema: PrismaSchema = {
     models: datamodel.models.map((m) => ({ name: m.name, table: tableOf(m) })),
     extensions: datasourceExtensions(schemaText),
@@ -269,6 +298,9 @@ export function readPrismaSchema(schemaText: string): PrismaSchema {
       } else {
         notUnderstood(`${where}: a field of kind ${field.kind}`);
       }
+    }
+    for (const field of unsupported.get(model.name) ?? []) {
+      schema.columns.push({ table, column: field.name, type: field.type, nullable: field.nullable, default: field.default });
     }
   }
 
