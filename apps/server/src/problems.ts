@@ -35,6 +35,7 @@ const kinds = {
   'not-found': { status: 404, title: 'Not found', message: 'Not found.' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'idempotency-key-in-use': { status: 409, title: 'Idempotency key in use' },
+  'endpoint-disabled': { status: 409, title: 'Endpoint disabled' },
   'precondition-failed': { status: 412, title: 'Precondition failed' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
@@ -89,6 +90,8 @@ export const validationProblem = (errors: FieldErrors): ApiProblem => {
 const notFoundDetail = {
   deal: 'No deal with this id exists in this department.',
   customer: 'No customer with this id exists in this tenant.',
+  event: 'No event with this id exists for this department.',
+  webhookEndpoint: 'No webhook endpoint with this id exists in this department.',
 } as const;
 
 export const notFound = (resource: keyof typeof notFoundDetail): ApiProblem => new ApiProblem('not-found', notFoundDetail[resource]);
