@@ -37,6 +37,7 @@ const kinds = {
   'idempotency-key-in-use': { status: 409, title: 'Idempotency key in use' },
   'endpoint-disabled': { status: 409, title: 'Endpoint disabled' },
   'precondition-failed': { status: 412, title: 'Precondition failed' },
+  'cursor-expired': { status: 410, title: 'Cursor expired' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'headers-too-large': { status: 431, title: 'Request header fields too large' },

@@ -7,6 +7,7 @@ import { Prisma } from '../generated/prisma/client.ts';
 import { searchedPage } from './bounded-search.ts';
 import { customerColumnList, customerColumns, customerRecordColumns } from './customer-columns.ts';
 import { likePattern } from './deals-read.ts';
+import { type EventStamp, eventIdAt, eventInsert } from './events.ts';
 import { type IdempotencyInput, type IdempotencyOutcome, idempotencyColumns, idempotencyCtes, idempotencyStore } from './idempotency.ts';
 import type { JsonText } from './json-text.ts';
 import { cursorKeys, decodeCursor, type Page, type PageRow, pageBody } from './pagination.ts';
@@ -28,6 +29,7 @@ export async function insertCustomer(
   id: string,
   idem: IdempotencyInput | undefined,
   headers: Record<string, string>,
+  events: EventStamp,
 ): Promise<CustomerWriteResult> {
   const t = scope.tenantId;
   const rows = await sql.rows<CustomerWriteResult>`
@@ -43,7 +45,21 @@ export async function insertCustomer(
     ),
     response AS (
       SELECT api_customer_json(ROW(c.*)::customers)::text AS body FROM inserted c
-    )
+    ),
+    created_event AS (${eventInsert(
+      events.origin,
+      {
+        id: eventIdAt(events, 1),
+        type: Prisma.sql`'customer.created'`,
+        tenantId: Prisma.sql`c.tenant_id`,
+        departmentId: Prisma.sql`NULL::uuid`,
+        resourceId: Prisma.sql`c.id`,
+        version: Prisma.sql`c.version`,
+        at: Prisma.sql`c.created_at`,
+        data: Prisma.sql`row_to_json(ROW(r.body::json, c.version)::api_event_change)`,
+      },
+      Prisma.sql`inserted c, response r`,
+    )})
     ${idempotencyStore(t, idem, 201, headers)}
     SELECT (SELECT body FROM response) AS body, ${idempotencyColumns(idem)}`;
   return rows[0]!;
@@ -63,12 +79,13 @@ export async function updateCustomer(
   customerId: string,
   patch: CustomerPatch,
   ifMatch: number[] | null,
+  events: EventStamp,
 ): Promise<CustomerUpdateResult> {
   const t = scope.tenantId;
   const set = customerColumns.filter((column) => patch[column] !== undefined).map((column) => assignments[column]);
   const rows = await sql.rows<CustomerUpdateResult>`
     WITH current AS (
-      SELECT id, version FROM customers WHERE tenant_id = ${t}::uuid AND id = ${customerId}::uuid FOR UPDATE
+      SELECT * FROM customers WHERE tenant_id = ${t}::uuid AND id = ${customerId}::uuid FOR UPDATE
     ),
     checks AS (
       SELECT EXISTS (SELECT 1 FROM current) AS found,
@@ -80,9 +97,31 @@ export async function updateCustomer(
       FROM jsonb_to_record(${JSON.stringify(patch)}::jsonb) AS p (${customerRecordColumns})
       WHERE c.tenant_id = ${t}::uuid AND c.id = ${customerId}::uuid AND (SELECT found AND precondition_ok FROM checks)
       RETURNING c.*
-    )
+    ),
+    change AS (
+      SELECT u.tenant_id, u.id, u.version, u.updated_at, n.json AS new_json,
+             api_previous_attributes(api_customer_json(ROW(c.*)::customers), n.json) AS previous_attributes
+      FROM updated u JOIN current c ON c.id = u.id,
+      LATERAL (SELECT api_customer_json(ROW(u.*)::customers) AS json) n
+    ),
+    -- Tenant-wide (department NULL): every department's feed gets it, as any department may
+    -- have linked the customer.
+    updated_event AS (${eventInsert(
+      events.origin,
+      {
+        id: eventIdAt(events, 1),
+        type: Prisma.sql`'customer.updated'`,
+        tenantId: Prisma.sql`x.tenant_id`,
+        departmentId: Prisma.sql`NULL::uuid`,
+        resourceId: Prisma.sql`x.id`,
+        version: Prisma.sql`x.version`,
+        at: Prisma.sql`x.updated_at`,
+        data: Prisma.sql`row_to_json(ROW(x.new_json, x.previous_attributes, x.version)::api_event_update)`,
+      },
+      Prisma.sql`change x`,
+    )})
     SELECT found, precondition_ok,
-           (SELECT api_customer_json(ROW(u.*)::customers)::text FROM updated u) AS body,
+           (SELECT new_json::text FROM change) AS body,
            (SELECT version FROM updated) AS version
     FROM checks`;
   return rows[0]!;

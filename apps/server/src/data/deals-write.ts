@@ -1,13 +1,16 @@
 // Writes of deals, each ONE SQL statement (one database round trip): the checks (step and
 // employee of this department, customers of this tenant), the writes conditioned on them,
 // and the response JSON, built by PostgreSQL from the written rows. A failed check writes
-// nothing: every CTE's insert is conditioned on `allowed.ok`.
+// nothing: every CTE's insert is conditioned on `allowed.ok`. Each write's events are CTEs
+// that read the CTE that wrote, so no change goes without its event nor an event without its
+// change (docs/design/change-feed/design.md §b).
 import type { Deal, DealCreate, DealPatch } from '@deals/api-types';
 import type { Scope } from '../auth/scope.ts';
 import type { Sql } from '../db/sql.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { customerColumnList, customerColumnValues, customerRecordColumns } from './customer-columns.ts';
 import { dealCustomersJson, employeeName } from './deals-read.ts';
+import { type EventStamp, eventIdAt, eventInsert } from './events.ts';
 import { type IdempotencyInput, type IdempotencyOutcome, idempotencyColumns, idempotencyCtes, idempotencyStore } from './idempotency.ts';
 import type { JsonText } from './json-text.ts';
 
@@ -58,6 +61,7 @@ export async function insertDeal(
   ids: Ids,
   idem: IdempotencyInput | undefined,
   headers: Record<string, string>,
+  events: EventStamp,
 ): Promise<DealWriteResult> {
   const { tenantId: t, departmentId: d } = scope;
   const newCustomers = (input.customers ?? []).map((c, i) => ({ ...c, id: ids.customerIds[i], position: i + 1 }));
@@ -115,7 +119,37 @@ export async function insertDeal(
         ) x)
       )::text AS body
       FROM new_deal nd
-    )
+    ),
+    -- customer.created per new customer (ids 1..n, in the request's order), then deal.created
+    -- (id n + 1), whose object is the response's own text: equal to GET by construction.
+    customer_events AS (${eventInsert(
+      events.origin,
+      {
+        id: eventIdAt(events, Prisma.sql`i.position`),
+        type: Prisma.sql`'customer.created'`,
+        tenantId: Prisma.sql`c.tenant_id`,
+        departmentId: Prisma.sql`NULL::uuid`,
+        resourceId: Prisma.sql`c.id`,
+        version: Prisma.sql`c.version`,
+        at: Prisma.sql`c.created_at`,
+        data: Prisma.sql`row_to_json(ROW(api_customer_json(ROW(c.*)::customers), c.version)::api_event_change)`,
+      },
+      Prisma.sql`new_customers c JOIN input_customers i ON i.id = c.id`,
+    )}),
+    deal_event AS (${eventInsert(
+      events.origin,
+      {
+        id: eventIdAt(events, newCustomers.length + 1),
+        type: Prisma.sql`'deal.created'`,
+        tenantId: Prisma.sql`nd.tenant_id`,
+        departmentId: Prisma.sql`nd.department_id`,
+        resourceId: Prisma.sql`nd.id`,
+        version: Prisma.sql`nd.version`,
+        at: Prisma.sql`nd.created_at`,
+        data: Prisma.sql`row_to_json(ROW(r.body::json, nd.version)::api_event_change)`,
+      },
+      Prisma.sql`new_deal nd, response r`,
+    )})
     ${idempotencyStore(t, idem, 201, headers)}
     SELECT (SELECT row_to_json(checks) FROM checks) AS checks,
            (SELECT body FROM response) AS body,
@@ -142,6 +176,7 @@ export async function updateDeal(
   patch: DealPatch,
   ifMatch: number[] | null,
   stepChangeId: string,
+  events: EventStamp,
 ): Promise<DealWriteResult> {
   const { tenantId: t, departmentId: d } = scope;
   const relink = patch.customer_ids !== undefined;
@@ -187,15 +222,41 @@ export async function updateDeal(
       SELECT u.tenant_id, u.id, (l.c).id, l.pos FROM updated u, linked l
       WHERE ${relink}::boolean
       ON CONFLICT (tenant_id, deal_id, customer_id) DO UPDATE SET position = excluded.position
-    )
+    ),
+    -- The new representation (the response) and the old one, both from the statement's one
+    -- snapshot: deal_customers read here are the OLD links; the new ones are \`linked\`.
+    change AS (
+      SELECT u.tenant_id, u.id, u.department_id, u.version, u.updated_at, u.step_id <> c.step_id AS moved,
+             n.json AS new_json, api_previous_attributes(o.json, n.json) AS previous_attributes
+      FROM updated u JOIN current c ON c.id = u.id,
+      LATERAL (
+        SELECT CASE WHEN ${relink}::boolean
+          THEN (SELECT coalesce(json_agg(api_customer_json(l.c) ORDER BY l.pos), '[]'::json) FROM linked l)
+          ELSE ${dealCustomersJson('u')} END AS customers
+      ) nc,
+      LATERAL (SELECT api_deal_json(ROW(u.*)::deals, ${employeeName('u')}, nc.customers) AS json) n,
+      LATERAL (
+        SELECT api_deal_json(ROW(c.*)::deals, ${employeeName('c')},
+                             CASE WHEN ${relink}::boolean THEN ${dealCustomersJson('c')} ELSE nc.customers END) AS json
+      ) o
+    ),
+    -- deal.updated always; deal.step_changed too, with the same data, when the step moved.
+    deal_events AS (${eventInsert(
+      events.origin,
+      {
+        id: eventIdAt(events, Prisma.sql`t.n`),
+        type: Prisma.sql`t.type`,
+        tenantId: Prisma.sql`x.tenant_id`,
+        departmentId: Prisma.sql`x.department_id`,
+        resourceId: Prisma.sql`x.id`,
+        version: Prisma.sql`x.version`,
+        at: Prisma.sql`x.updated_at`,
+        data: Prisma.sql`row_to_json(ROW(x.new_json, x.previous_attributes, x.version)::api_event_update)`,
+      },
+      Prisma.sql`change x CROSS JOIN (VALUES (1, 'deal.updated'), (2, 'deal.step_changed')) AS t (n, type) WHERE t.n = 1 OR x.moved`,
+    )})
     SELECT row_to_json(checks) AS checks,
-           (SELECT api_deal_json(
-              ROW(u.*)::deals,
-              ${employeeName('u')},
-              CASE WHEN ${relink}::boolean
-                THEN (SELECT coalesce(json_agg(api_customer_json(l.c) ORDER BY l.pos), '[]'::json) FROM linked l)
-                ELSE ${dealCustomersJson('u')} END
-            )::text FROM updated u) AS body,
+           (SELECT new_json::text FROM change) AS body,
            (SELECT version FROM updated) AS version,
            true AS lock_acquired, NULL::json AS prior
     FROM checks`;
@@ -204,7 +265,13 @@ export async function updateDeal(
 
 export type DeleteResult = { found: boolean; precondition_ok: boolean };
 
-export async function deleteDeal(sql: Sql, scope: Scope, dealId: string, ifMatch: number[] | null): Promise<DeleteResult> {
+export async function deleteDeal(
+  sql: Sql,
+  scope: Scope,
+  dealId: string,
+  ifMatch: number[] | null,
+  events: EventStamp,
+): Promise<DeleteResult> {
   const { tenantId: t, departmentId: d } = scope;
   const rows = await sql.rows<DeleteResult>`
     WITH current AS (
@@ -224,7 +291,26 @@ export async function deleteDeal(sql: Sql, scope: Scope, dealId: string, ifMatch
     tombstone AS (
       INSERT INTO deal_tombstones (tenant_id, id, department_id, deleted_at)
       SELECT tenant_id, id, department_id, now() FROM deleted
-    )
+      RETURNING *
+    ),
+    -- The object is the tombstone; its version is one past the deal's last, so a late
+    -- deal.updated loses to the delete.
+    deleted_event AS (${eventInsert(
+      events.origin,
+      {
+        id: eventIdAt(events, 1),
+        type: Prisma.sql`'deal.deleted'`,
+        tenantId: Prisma.sql`ts.tenant_id`,
+        departmentId: Prisma.sql`ts.department_id`,
+        resourceId: Prisma.sql`ts.id`,
+        version: Prisma.sql`c.version + 1`,
+        at: Prisma.sql`ts.deleted_at`,
+        // The DealTombstone as listDeals?include_deleted=true renders it.
+        data: Prisma.sql`row_to_json(ROW((SELECT row_to_json(r) FROM (SELECT ts.id, api_timestamp(ts.deleted_at) AS deleted_at) r),
+                                         c.version + 1)::api_event_change)`,
+      },
+      Prisma.sql`tombstone ts JOIN current c ON c.id = ts.id`,
+    )})
     SELECT found, precondition_ok FROM checks`;
   return rows[0]!;
 }

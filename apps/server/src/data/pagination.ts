@@ -28,6 +28,8 @@ export const cursorKeys = {
   timestamp: (k: string) => /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(k) && !Number.isNaN(Date.parse(k)),
   integer: (k: string) => /^\d{1,16}$/.test(k) && Number.isSafeInteger(Number(k)),
   text: (k: string) => k.length <= 2000 && !k.includes('\u0000') && k.isWellFormed(),
+  // A transaction id (xid8, the change feed's position): unsigned 64-bit, in decimal.
+  xid8: (k: string) => /^\d{1,20}$/.test(k) && BigInt(k) <= 0xffff_ffff_ffff_ffffn,
 } as const;
 
 export function decodeCursor(

@@ -10,6 +10,7 @@ import { customerColumns } from '../../src/data/customer-columns.ts';
 import { type CustomerListQuery, findCustomer, insertCustomer, listCustomers, updateCustomer } from '../../src/data/customers.ts';
 import { type DealListQuery, findDeal, listDealStepChanges, listDeals } from '../../src/data/deals-read.ts';
 import { deleteDeal, insertDeal, updateDeal } from '../../src/data/deals-write.ts';
+import { type EventStamp, eventIds } from '../../src/data/events.ts';
 import { deleteExpiredIdempotencyRecords, readPriorResponse, requestHash } from '../../src/data/idempotency.ts';
 import { encodeCursor } from '../../src/data/pagination.ts';
 import type { Sql } from '../../src/db/sql.ts';
@@ -131,6 +132,8 @@ export async function variants(loaded: LoadedDatabase): Promise<Variant[]> {
   add('deleteExpiredIdempotencyRecords', '', (sql) => deleteExpiredIdempotencyRecords(sql));
 
   // ---- writes ---------------------------------------------------------------------------------
+  // Each write appends its events (issue #7): an origin and n sorted event ids.
+  const stamp = (n: number): EventStamp => ({ origin: { requestId: 'plan-check', apiKeyId: uuidv7() }, ids: eventIds(uuidv7, n) });
   const { rows: linkable } = await db.pool.query<{ id: string }>(
     'SELECT id::text FROM customers WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 2',
     [scope.tenantId],
@@ -156,7 +159,9 @@ export async function variants(loaded: LoadedDatabase): Promise<Variant[]> {
       const input: DealCreate = { name: 'Plan check', volume: 100, note: 'n', ...parts };
       const idem = key === undefined ? undefined : { key, requestHash: requestHash('createDeal', scope.departmentId, input) };
       const ids = { dealId: uuidv7(), stepChangeId: uuidv7(), customerIds: ('customers' in parts ? newCustomers : []).map(() => uuidv7()) };
-      add('insertDeal', `${name}${key ? ', Idempotency-Key' : ''}`, (sql) => insertDeal(sql, scope, input, ids, idem, { ETag: '"1"' }));
+      add('insertDeal', `${name}${key ? ', Idempotency-Key' : ''}`, (sql) =>
+        insertDeal(sql, scope, input, ids, idem, { ETag: '"1"' }, stamp(ids.customerIds.length + 1)),
+      );
     }
   }
   const dealPatches: [string, DealPatch][] = [
@@ -175,14 +180,19 @@ export async function variants(loaded: LoadedDatabase): Promise<Variant[]> {
   ];
   for (const [name, patch] of dealPatches) {
     for (const ifMatch of [null, [1]]) {
-      add('updateDeal', `${name}${ifMatch ? ', If-Match' : ''}`, (sql) => updateDeal(sql, scope, dealId, patch, ifMatch, uuidv7()));
+      add('updateDeal', `${name}${ifMatch ? ', If-Match' : ''}`, (sql) =>
+        updateDeal(sql, scope, dealId, patch, ifMatch, uuidv7(), stamp(2)),
+      );
     }
   }
-  for (const ifMatch of [null, [1]]) add('deleteDeal', ifMatch ? 'If-Match' : '', (sql) => deleteDeal(sql, scope, dealId, ifMatch));
+  for (const ifMatch of [null, [1]])
+    add('deleteDeal', ifMatch ? 'If-Match' : '', (sql) => deleteDeal(sql, scope, dealId, ifMatch, stamp(1)));
   for (const key of [undefined, uuidv7()]) {
     const input = { last_name: 'Doe', first_name: 'Ada', email: 'ada@example.com' };
     const idem = key === undefined ? undefined : { key, requestHash: requestHash('createCustomer', scope.departmentId, input) };
-    add('insertCustomer', key ? 'Idempotency-Key' : '', (sql) => insertCustomer(sql, scope, input, uuidv7(), idem, { ETag: '"1"' }));
+    add('insertCustomer', key ? 'Idempotency-Key' : '', (sql) =>
+      insertCustomer(sql, scope, input, uuidv7(), idem, { ETag: '"1"' }, stamp(1)),
+    );
   }
   const customerPatches: [string, CustomerPatch][] = [
     ...customerColumns.map((c): [string, CustomerPatch] => [
@@ -194,7 +204,7 @@ export async function variants(loaded: LoadedDatabase): Promise<Variant[]> {
   for (const [name, patch] of customerPatches) {
     for (const ifMatch of [null, [2]]) {
       add('updateCustomer', `${name}${ifMatch ? ', If-Match' : ''}`, (sql) =>
-        updateCustomer(sql, scope, space.sharedCustomerId!, patch, ifMatch),
+        updateCustomer(sql, scope, space.sharedCustomerId!, patch, ifMatch, stamp(1)),
       );
     }
   }
