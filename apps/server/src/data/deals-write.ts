@@ -224,11 +224,12 @@ export async function updateDeal(
       ON CONFLICT (tenant_id, deal_id, customer_id) DO UPDATE SET position = excluded.position
     ),
     -- The new representation (the response) and the old one, both from the statement's one
-    -- snapshot: deal_customers read here are the OLD links; the new ones are \`linked\`.
+    -- snapshot: deal_customers read here are the OLD links; the new ones are in "linked".
+    -- The old row is "cur", not "c": dealCustomersJson names its customers "c".
     change AS (
-      SELECT u.tenant_id, u.id, u.department_id, u.version, u.updated_at, u.step_id <> c.step_id AS moved,
+      SELECT u.tenant_id, u.id, u.department_id, u.version, u.updated_at, u.step_id <> cur.step_id AS moved,
              n.json AS new_json, api_previous_attributes(o.json, n.json) AS previous_attributes
-      FROM updated u JOIN current c ON c.id = u.id,
+      FROM updated u JOIN current cur ON cur.id = u.id,
       LATERAL (
         SELECT CASE WHEN ${relink}::boolean
           THEN (SELECT coalesce(json_agg(api_customer_json(l.c) ORDER BY l.pos), '[]'::json) FROM linked l)
@@ -236,8 +237,8 @@ export async function updateDeal(
       ) nc,
       LATERAL (SELECT api_deal_json(ROW(u.*)::deals, ${employeeName('u')}, nc.customers) AS json) n,
       LATERAL (
-        SELECT api_deal_json(ROW(c.*)::deals, ${employeeName('c')},
-                             CASE WHEN ${relink}::boolean THEN ${dealCustomersJson('c')} ELSE nc.customers END) AS json
+        SELECT api_deal_json(ROW(cur.*)::deals, ${employeeName('cur')},
+                             CASE WHEN ${relink}::boolean THEN ${dealCustomersJson('cur')} ELSE nc.customers END) AS json
       ) o
     ),
     -- deal.updated always; deal.step_changed too, with the same data, when the step moved.

@@ -1,6 +1,9 @@
+import { findEvent } from '../../data/events.ts';
+import { notFound } from '../../problems.ts';
 import { handler } from '../context.ts';
 
-// Placeholder while issue #7 is built: replaced by the real handler before it lands.
-export const getEvent = handler('getEvent', async () => {
-  throw new Error('getEvent is not built yet');
+export const getEvent = handler('getEvent', async ({ sql, scope, path }) => {
+  const event = await findEvent(sql, scope, path.event_id);
+  if (!event) throw notFound('event');
+  return { status: 200, body: event };
 });

@@ -1,6 +1,7 @@
+import { listEvents as listEventsPage } from '../../data/events.ts';
 import { handler } from '../context.ts';
 
-// Placeholder while issue #7 is built: replaced by the real handler before it lands.
-export const listEvents = handler('listEvents', async () => {
-  throw new Error('listEvents is not built yet');
-});
+export const listEvents = handler('listEvents', async ({ sql, scope, query }) => ({
+  status: 200,
+  body: await listEventsPage(sql, scope, query),
+}));
