@@ -24,6 +24,7 @@ import { trackConnections } from './http/drain.ts';
 import { listen } from './http/server.ts';
 import { uuidv7 } from './ids.ts';
 import { createLogger } from './logger.ts';
+import { startWebhooks, type Webhooks } from './webhooks/worker/in-process.ts';
 
 export type StartOptions = {
   /** Where the JSON log lines go (default stdout); tests pass a stream to read them. */
@@ -54,8 +55,9 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   if (!config.databaseUrl) {
     embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, (m) => log.info(m));
   }
+  const databaseUrl = config.databaseUrl ?? embedded!.url;
   const db = createDatabase({
-    url: config.databaseUrl ?? embedded!.url,
+    url: databaseUrl,
     poolMax: config.dbPoolMax,
     poolWaitMs: config.dbPoolWaitMs,
     statementTimeoutMs: config.dbStatementTimeoutMs,
@@ -65,6 +67,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   let server: Server;
   let draining = false;
   let demo: DemoTenant | undefined;
+  let webhooks: Webhooks | undefined;
   try {
     const migrations = await readMigrations();
     let pending: string[] = [];
@@ -81,6 +84,9 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     }
     // Seeding writes tables that a pending migration may not have created yet.
     demo = config.seedDemoOnEmpty && pending.length === 0 ? await seedDemoIfEmpty(db) : undefined;
+    // The delivery worker runs in every server process unless WEBHOOK_WORKER=false (then
+    // `npm run worker` runs it alone); its rounds fail and retry until migrations are applied.
+    webhooks = await startWebhooks(config, db, databaseUrl, log, config.webhookWorker);
 
     const app = createApp({
       db,
@@ -93,9 +99,11 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       validateResponses: config.validateResponses,
       docsDir: existsSync(docsDir) ? docsDir : undefined,
       ready: async () => !draining && (await pendingMigrations(db.pool, migrations)).length === 0,
+      webhooks: webhooks.services,
     });
     server = await listen(app, config.port, config.host);
   } catch (error) {
+    await webhooks?.worker?.close();
     await db.close();
     await embedded?.stop();
     throw error;
@@ -117,8 +125,9 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       closed ??= (async () => {
         draining = true;
         clearInterval(sweep);
-        // Stops accepting connections and waits for in-flight requests (see http/drain.ts).
-        await drain();
+        // Stops accepting connections and waits for in-flight requests (see http/drain.ts);
+        // meanwhile the worker stops claiming, finishes its sends and gives back unsent leases.
+        await Promise.all([drain(), webhooks?.worker?.close()]);
         await db.close();
         await embedded?.stop();
         log.info('stopped');
@@ -129,7 +138,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
 }
 
 /** A database that is still starting (a container booting beside us) gets a minute. */
-async function migrateWhenReachable(pool: pg.Pool, log: Logger): Promise<void> {
+export async function migrateWhenReachable(pool: pg.Pool, log: Logger): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       const applied = await migrate(pool);

@@ -195,29 +195,20 @@ export async function recordAttempts(sql: Sql, input: RecordInput): Promise<numb
         tenant_id uuid, delivery_id uuid, claimed_attempt_count int, attempted_at timestamptz, status_code int,
         duration_ms int, error text, response_body text, outcome text, next_attempt_at timestamptz)
     ),
-    recorded AS (
-      UPDATE webhook_deliveries d
-      SET status = CASE i.outcome WHEN 'succeeded' THEN 'succeeded' WHEN 'retry' THEN 'pending' ELSE 'failed' END,
-          attempt_count = d.attempt_count + 1,
-          next_attempt_at = CASE WHEN i.outcome = 'retry' THEN i.next_attempt_at END,
-          lease_expires_at = NULL, leased_by = NULL, updated_at = ${now}::timestamptz
+    -- The outcomes this worker may still record: the delivery is still leased to it, for the
+    -- attempt it claimed.
+    valid AS (
+      SELECT i.*, d.endpoint_id
       FROM input i
-      WHERE d.tenant_id = i.tenant_id AND d.id = i.delivery_id AND d.status = 'pending'
-        AND d.leased_by = ${workerId} AND d.attempt_count = i.claimed_attempt_count
-      RETURNING d.tenant_id, d.id, d.endpoint_id, d.attempt_count, i.attempted_at, i.status_code, i.duration_ms, i.error,
-                i.response_body, i.outcome
-    ),
-    attempts AS (
-      INSERT INTO webhook_attempts (tenant_id, delivery_id, attempt, attempted_at, status_code, duration_ms, error, response_body)
-      SELECT r.tenant_id, r.id, r.attempt_count, r.attempted_at, r.status_code, r.duration_ms, r.error, r.response_body
-      FROM recorded r
+      JOIN webhook_deliveries d ON d.tenant_id = i.tenant_id AND d.id = i.delivery_id
+      WHERE d.status = 'pending' AND d.leased_by = ${workerId} AND d.attempt_count = i.claimed_attempt_count
     ),
     health AS (
-      SELECT r.tenant_id, r.endpoint_id,
-             bool_or(r.outcome = 'gone') AS gone,
-             max(r.attempted_at) FILTER (WHERE r.outcome = 'succeeded') AS last_success,
-             min(r.attempted_at) FILTER (WHERE r.outcome <> 'succeeded') AS first_failure
-      FROM recorded r GROUP BY r.tenant_id, r.endpoint_id
+      SELECT v.tenant_id, v.endpoint_id,
+             bool_or(v.outcome = 'gone') AS gone,
+             max(v.attempted_at) FILTER (WHERE v.outcome = 'succeeded') AS last_success,
+             min(v.attempted_at) FILTER (WHERE v.outcome <> 'succeeded') AS first_failure
+      FROM valid v GROUP BY v.tenant_id, v.endpoint_id
     ),
     judged AS (
       SELECT f.tenant_id, f.id, f.failing_since,
@@ -227,9 +218,9 @@ export async function recordAttempts(sql: Sql, input: RecordInput): Promise<numb
       FROM (
         SELECT e.tenant_id, e.id, h.gone,
                CASE WHEN h.last_success IS NULL THEN coalesce(e.failing_since, h.first_failure)
-                    ELSE (SELECT min(r.attempted_at) FROM recorded r
-                          WHERE r.tenant_id = h.tenant_id AND r.endpoint_id = h.endpoint_id
-                            AND r.outcome <> 'succeeded' AND r.attempted_at > h.last_success)
+                    ELSE (SELECT min(v.attempted_at) FROM valid v
+                          WHERE v.tenant_id = h.tenant_id AND v.endpoint_id = h.endpoint_id
+                            AND v.outcome <> 'succeeded' AND v.attempted_at > h.last_success)
                END AS failing_since
         FROM health h JOIN webhook_endpoints e ON e.tenant_id = h.tenant_id AND e.id = h.endpoint_id
         WHERE e.status = 'enabled'
@@ -244,16 +235,35 @@ export async function recordAttempts(sql: Sql, input: RecordInput): Promise<numb
           version = e.version + (j.disabled_reason IS NOT NULL)::int,
           updated_at = CASE WHEN j.disabled_reason IS NULL THEN e.updated_at ELSE ${now}::timestamptz END
       FROM judged j
-      WHERE e.tenant_id = j.tenant_id AND e.id = j.id
+      WHERE e.tenant_id = j.tenant_id AND e.id = j.id AND e.status = 'enabled'
         AND (j.disabled_reason IS NOT NULL OR e.failing_since IS DISTINCT FROM j.failing_since)
-      RETURNING e.tenant_id, e.id, e.status
+    ),
+    recorded AS (
+      -- A retry of an endpoint being disabled here fails instead: nothing more is sent to it.
+      UPDATE webhook_deliveries d
+      SET status = CASE WHEN v.outcome = 'succeeded' THEN 'succeeded'
+                        WHEN v.outcome = 'retry' AND j.disabled_reason IS NULL THEN 'pending'
+                        ELSE 'failed' END,
+          next_attempt_at = CASE WHEN v.outcome = 'retry' AND j.disabled_reason IS NULL THEN v.next_attempt_at END,
+          attempt_count = d.attempt_count + 1,
+          lease_expires_at = NULL, leased_by = NULL, updated_at = ${now}::timestamptz
+      FROM valid v
+      LEFT JOIN judged j ON j.tenant_id = v.tenant_id AND j.id = v.endpoint_id
+      WHERE d.tenant_id = v.tenant_id AND d.id = v.delivery_id AND d.status = 'pending'
+        AND d.leased_by = ${workerId} AND d.attempt_count = v.claimed_attempt_count
+      RETURNING d.tenant_id, d.id, d.attempt_count, v.attempted_at, v.status_code, v.duration_ms, v.error, v.response_body
+    ),
+    attempts AS (
+      INSERT INTO webhook_attempts (tenant_id, delivery_id, attempt, attempted_at, status_code, duration_ms, error, response_body)
+      SELECT r.tenant_id, r.id, r.attempt_count, r.attempted_at, r.status_code, r.duration_ms, r.error, r.response_body
+      FROM recorded r
     ),
     orphaned AS (
       UPDATE webhook_deliveries d
       SET status = 'failed', next_attempt_at = NULL, lease_expires_at = NULL, leased_by = NULL, updated_at = ${now}::timestamptz
-      FROM endpoints e
-      WHERE e.status = 'disabled' AND d.tenant_id = e.tenant_id AND d.endpoint_id = e.id AND d.status = 'pending'
-        AND NOT EXISTS (SELECT 1 FROM recorded r WHERE r.tenant_id = d.tenant_id AND r.id = d.id)
+      FROM judged j
+      WHERE j.disabled_reason IS NOT NULL AND d.tenant_id = j.tenant_id AND d.endpoint_id = j.id AND d.status = 'pending'
+        AND NOT EXISTS (SELECT 1 FROM valid v WHERE v.tenant_id = d.tenant_id AND v.delivery_id = d.id)
     )
     SELECT (SELECT count(*)::int FROM recorded) AS recorded`;
   return rows[0]?.recorded ?? 0;

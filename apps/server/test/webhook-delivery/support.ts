@@ -26,8 +26,9 @@ export type Receiver = {
   url: string;
   port: number;
   received: Received[];
-  /** Answers the next requests with these, in order; then 200. */
+  /** Answers the next requests with these, in order; then the fallback (200 unless `always` changed it). */
   answer(...answers: Answer[]): void;
+  always(answer: Answer): void;
   /** Every received request whose signature verifies with `secret` (standardwebhooks, clock tolerance 5 min). */
   verifiedWith(secret: string): Received[];
   close(): Promise<void>;
@@ -36,6 +37,7 @@ export type Receiver = {
 export async function startReceiver(path = '/hook'): Promise<Receiver> {
   const received: Received[] = [];
   const queue: Answer[] = [];
+  let fallback: Answer = {};
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -46,7 +48,7 @@ export async function startReceiver(path = '/hook'): Promise<Receiver> {
         body: Buffer.concat(chunks).toString('utf8'),
         webhookId: String(req.headers['webhook-id']),
       });
-      const a = queue.shift() ?? {};
+      const a = queue.shift() ?? fallback;
       const reply = () => {
         if (res.destroyed) return;
         res.writeHead(a.status ?? 200, a.headers ?? {});
@@ -63,6 +65,9 @@ export async function startReceiver(path = '/hook'): Promise<Receiver> {
     port,
     received,
     answer: (...answers) => void queue.push(...answers),
+    always: (answer) => {
+      fallback = answer;
+    },
     verifiedWith: (secret) => received.filter((r) => verifies(secret, r)),
     async close() {
       server.closeAllConnections();
