@@ -50,6 +50,18 @@ const agents = {
   permissive: { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) },
 };
 
+/**
+ * Closes the kept-alive sockets (idle ones are unref'd and close by themselves within 4 s;
+ * this is for a shutdown that wants them gone now). Later deliveries open new sockets.
+ */
+export function closeIdleConnections(): void {
+  for (const pool of [agents.strict, agents.permissive]) {
+    for (const agent of [pool.http, pool.https]) {
+      for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+    }
+  }
+}
+
 class BlockedAddress extends Error {}
 class DnsFailure extends Error {
   constructor(

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { newSigningSecret } from '../../src/webhooks/secret-box.ts';
-import { type AttemptResult, sendWebhook, type WebhookRequest } from '../../src/webhooks/send.ts';
+import { type AttemptResult, closeIdleConnections, sendWebhook, type WebhookRequest } from '../../src/webhooks/send.ts';
 import type { AddressPolicy, Lookup } from '../../src/webhooks/ssrf.ts';
 
 type Received = { method: string; url: string; headers: http.IncomingHttpHeaders; body: string };
@@ -245,6 +245,13 @@ describe('sendWebhook', () => {
     expect(target.requests).toHaveLength(25);
     expect(target.connections).toBeLessThanOrEqual(20);
     for (const request of target.requests) expect(verify(request)).toEqual(JSON.parse(payload));
+
+    // closeIdleConnections (for shutdown) closes them; the next delivery opens a new one.
+    const connected = target.connections;
+    closeIdleConnections();
+    await Promise.all(target.closed);
+    expect(await send(target.url)).toMatchObject({ error: null });
+    expect(target.connections).toBe(connected + 1);
   });
 
   describe('names and addresses, checked at connect time', () => {
