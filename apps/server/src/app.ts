@@ -18,6 +18,7 @@ import { requestId } from './http/request-id.ts';
 import { contractValidator } from './http/validator.ts';
 import type { IdGenerator } from './ids.ts';
 import { handlers } from './operations/index.ts';
+import type { WebhookServices } from './webhooks/services.ts';
 
 export type AppDeps = {
   db: Database;
@@ -38,6 +39,11 @@ export type AppDeps = {
   now?: () => number;
   /** Readiness: database reachable, migrations applied, not shutting down. */
   ready(): Promise<boolean>;
+  /**
+   * The webhook operations' secret box, URL policy and worker nudge. Required, with no
+   * default: a built-in key would seal every secret under a key anyone can read here.
+   */
+  webhooks: WebhookServices;
 };
 
 export function createApp(deps: AppDeps): express.Express {
@@ -74,7 +80,11 @@ export function createApp(deps: AppDeps): express.Express {
     jsonBody,
     queryStrings,
     ...contractValidator(contract, deps.validateResponses),
-    dispatch(handlers, { sql: deps.db.sql, prisma: deps.db.prisma, newId: deps.newId, basePath }, deps.validateResponses),
+    dispatch(
+      handlers,
+      { sql: deps.db.sql, prisma: deps.db.prisma, newId: deps.newId, basePath, webhooks: deps.webhooks },
+      deps.validateResponses,
+    ),
   );
   app.use(routeNotFound);
   app.use(errorHandler(deps.log));

@@ -8,6 +8,7 @@ import type { JsonText } from '../data/json-text.ts';
 import type { Sql } from '../db/sql.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { IdGenerator } from '../ids.ts';
+import type { WebhookServices } from '../webhooks/services.ts';
 
 type Operation<K extends OperationId> = operations[K];
 
@@ -23,6 +24,8 @@ export type OperationDeps = {
   newId: IdGenerator;
   /** The API's base path, for Location headers. */
   basePath: string;
+  /** Sealing signing secrets, checking URLs, sending a test event, waking the delivery worker. */
+  webhooks: WebhookServices;
 };
 
 export type OperationContext<K extends OperationId> = OperationDeps & {

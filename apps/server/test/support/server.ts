@@ -7,6 +7,8 @@ import { basePath } from '../../src/contract.ts';
 import { createDatabase, type Database } from '../../src/db/database.ts';
 import { listen } from '../../src/http/server.ts';
 import { uuidv7 } from '../../src/ids.ts';
+import { secretBox } from '../../src/webhooks/secret-box.ts';
+import type { WebhookServices } from '../../src/webhooks/services.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export type TestServer = {
@@ -19,6 +21,23 @@ export type TestServer = {
 
 export type ListeningApp = { origin: string; baseUrl: string; close(): Promise<void> };
 
+/** A fixed key for tests: what it seals is still never the plaintext. */
+export const TEST_WEBHOOK_KEY = Buffer.alloc(32, 7).toString('base64');
+
+/**
+ * Webhook services for tests: the fixed key, private networks allowed (receivers listen on
+ * 127.0.0.1), a short timeout, and no worker to wake unless a test passes one.
+ */
+export function testWebhookServices(overrides: Partial<WebhookServices> = {}): WebhookServices {
+  return {
+    secrets: secretBox(TEST_WEBHOOK_KEY),
+    urlPolicy: { allowPrivateNetworks: true },
+    timeoutMs: 2000,
+    wake: () => {},
+    ...overrides,
+  };
+}
+
 /** The real app on `db`, listening on an ephemeral 127.0.0.1 port; closing it leaves `db` open. */
 export async function listenTestApp(db: Database, overrides: Partial<AppDeps> = {}): Promise<ListeningApp> {
   const app = createApp({
@@ -30,6 +49,7 @@ export async function listenTestApp(db: Database, overrides: Partial<AppDeps> = 
     keyCacheTtlMs: 0,
     validateResponses: true,
     ready: async () => true,
+    webhooks: testWebhookServices(),
     ...overrides,
   });
   const server = await listen(app, 0, '127.0.0.1');

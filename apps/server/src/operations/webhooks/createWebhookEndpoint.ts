@@ -1,6 +1,13 @@
+import { insertWebhookEndpoint } from '../../data/webhook-endpoints.ts';
+import { newSigningSecret } from '../../webhooks/secret-box.ts';
 import { handler } from '../context.ts';
+import { refuseUnsafeUrl } from './endpoint-url.ts';
+import { withSecret } from './with-secret.ts';
 
-// Placeholder while issue #7 is built: replaced by the real handler before it lands.
-export const createWebhookEndpoint = handler('createWebhookEndpoint', async () => {
-  throw new Error('createWebhookEndpoint is not built yet');
+export const createWebhookEndpoint = handler('createWebhookEndpoint', async ({ sql, scope, body, newId, basePath, webhooks }) => {
+  await refuseUnsafeUrl(body.url, webhooks.urlPolicy);
+  const id = newId();
+  const secret = newSigningSecret();
+  const endpoint = await insertWebhookEndpoint(sql, scope, body, id, webhooks.secrets.seal(secret));
+  return { status: 201, headers: { Location: `${basePath}/webhook-endpoints/${id}` }, body: withSecret(endpoint, secret) };
 });

@@ -1,6 +1,8 @@
+import { deleteWebhookEndpoint as deleteEndpointRow } from '../../data/webhook-endpoints.ts';
+import { notFound } from '../../problems.ts';
 import { handler } from '../context.ts';
 
-// Placeholder while issue #7 is built: replaced by the real handler before it lands.
-export const deleteWebhookEndpoint = handler('deleteWebhookEndpoint', async () => {
-  throw new Error('deleteWebhookEndpoint is not built yet');
+export const deleteWebhookEndpoint = handler('deleteWebhookEndpoint', async ({ sql, scope, path }) => {
+  if (!(await deleteEndpointRow(sql, scope, path.endpoint_id))) throw notFound('webhookEndpoint');
+  return { status: 204 };
 });

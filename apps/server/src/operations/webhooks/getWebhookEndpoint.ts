@@ -1,6 +1,9 @@
+import { findWebhookEndpoint } from '../../data/webhook-endpoints.ts';
+import { notFound } from '../../problems.ts';
 import { handler } from '../context.ts';
 
-// Placeholder while issue #7 is built: replaced by the real handler before it lands.
-export const getWebhookEndpoint = handler('getWebhookEndpoint', async () => {
-  throw new Error('getWebhookEndpoint is not built yet');
+export const getWebhookEndpoint = handler('getWebhookEndpoint', async ({ sql, scope, path }) => {
+  const endpoint = await findWebhookEndpoint(sql, scope, path.endpoint_id);
+  if (endpoint === undefined) throw notFound('webhookEndpoint');
+  return { status: 200, body: endpoint };
 });

@@ -1,6 +1,6 @@
+import { listWebhookEndpoints as listEndpointRows } from '../../data/webhook-endpoints.ts';
 import { handler } from '../context.ts';
 
-// Placeholder while issue #7 is built: replaced by the real handler before it lands.
-export const listWebhookEndpoints = handler('listWebhookEndpoints', async () => {
-  throw new Error('listWebhookEndpoints is not built yet');
+export const listWebhookEndpoints = handler('listWebhookEndpoints', async ({ sql, scope, query }) => {
+  return { status: 200, body: await listEndpointRows(sql, scope, query) };
 });

@@ -1,6 +1,16 @@
+import { rotateWebhookSecret as rotateSecretRow } from '../../data/webhook-endpoints.ts';
+import { notFound } from '../../problems.ts';
+import { newSigningSecret } from '../../webhooks/secret-box.ts';
 import { handler } from '../context.ts';
+import { withSecret } from './with-secret.ts';
 
-// Placeholder while issue #7 is built: replaced by the real handler before it lands.
-export const rotateWebhookSecret = handler('rotateWebhookSecret', async () => {
-  throw new Error('rotateWebhookSecret is not built yet');
+/** One day: the contract's default grace period. */
+const DEFAULT_GRACE_SECONDS = 86_400;
+
+export const rotateWebhookSecret = handler('rotateWebhookSecret', async ({ sql, scope, path, body, webhooks }) => {
+  const secret = newSigningSecret();
+  const grace = body.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
+  const endpoint = await rotateSecretRow(sql, scope, path.endpoint_id, webhooks.secrets.seal(secret), grace);
+  if (endpoint === undefined) throw notFound('webhookEndpoint');
+  return { status: 200, body: withSecret(endpoint, secret) };
 });

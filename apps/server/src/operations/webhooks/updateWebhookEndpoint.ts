@@ -1,6 +1,11 @@
+import { updateWebhookEndpoint as updateEndpointRow } from '../../data/webhook-endpoints.ts';
+import { notFound } from '../../problems.ts';
 import { handler } from '../context.ts';
+import { refuseUnsafeUrl } from './endpoint-url.ts';
 
-// Placeholder while issue #7 is built: replaced by the real handler before it lands.
-export const updateWebhookEndpoint = handler('updateWebhookEndpoint', async () => {
-  throw new Error('updateWebhookEndpoint is not built yet');
+export const updateWebhookEndpoint = handler('updateWebhookEndpoint', async ({ sql, scope, path, body, webhooks }) => {
+  if (body.url !== undefined) await refuseUnsafeUrl(body.url, webhooks.urlPolicy);
+  const endpoint = await updateEndpointRow(sql, scope, path.endpoint_id, body);
+  if (endpoint === undefined) throw notFound('webhookEndpoint');
+  return { status: 200, body: endpoint };
 });
