@@ -4,8 +4,9 @@
 // checked by a cached SHA-256 lookup as the real server does. It does the work a correct
 // server cannot skip (authentication, department grant, JSON parsing, the writes, the
 // response document) and nothing else: no contract validation, no logging, no error model.
-// Its responses have the same fields and formats as the real server's; bench/run.ts checks
-// that before it measures anything.
+// Its responses have the same fields and formats as the real server's, and createDeal appends
+// the same event rows (issue #7: customer.created per new customer, then deal.created, built by
+// api_event_json in the same statement); bench/run.ts checks both before it measures anything.
 //
 // Env: DATABASE_URL, PORT, HOST (127.0.0.1), DB_POOL_MAX (10).
 import { createHash } from 'node:crypto';
@@ -101,7 +102,9 @@ const listSql = dealsWithRelations(`
 const getSql = dealsWithRelations(`SELECT * FROM deals WHERE tenant_id = $1 AND department_id = $2 AND id = $3`);
 
 // $1 tenant, $2 department, $3 deal id, $4 step change id, $5 name, $6 volume, $7 note,
-// $8 customers [{id, position, ...attributes}], $9 idempotency key or NULL, $10 request hash.
+// $8 customers [{id, position, ...attributes}], $9 idempotency key or NULL, $10 request hash,
+// $11 event ids (sorted UUIDv7s: one per new customer, then the deal's), $12 request id,
+// $13 API key id, $14 the deal event's position in $11.
 const createSql = `
   WITH lock AS (
     SELECT $9::text IS NULL OR pg_try_advisory_xact_lock(hashtextextended($1::uuid::text || ':' || $9::text, 0)) AS got
@@ -146,6 +149,20 @@ const createSql = `
     )}::text AS body
     FROM new_deal d
   ),
+  customer_events AS (
+    INSERT INTO events (tenant_id, id, department_id, type, resource_id, resource_version, request_id, api_key_id, occurred_at, payload)
+    SELECT c.tenant_id, ($11::uuid[])[i.position], NULL::uuid, 'customer.created', c.id, c.version, $12::text, $13::uuid, c.created_at,
+           api_event_json(($11::uuid[])[i.position], 'customer.created', c.created_at,
+             row_to_json(ROW(api_customer_json(ROW(c.*)::customers), c.version)::api_event_change), $12::text, $13::uuid)
+    FROM new_customers c JOIN input i ON i.id = c.id
+  ),
+  deal_event AS (
+    INSERT INTO events (tenant_id, id, department_id, type, resource_id, resource_version, request_id, api_key_id, occurred_at, payload)
+    SELECT d.tenant_id, ($11::uuid[])[$14::int], d.department_id, 'deal.created', d.id, d.version, $12::text, $13::uuid, d.created_at,
+           api_event_json(($11::uuid[])[$14::int], 'deal.created', d.created_at,
+             row_to_json(ROW(r.body::json, d.version)::api_event_change), $12::text, $13::uuid)
+    FROM new_deal d, response r
+  ),
   store AS (
     INSERT INTO idempotency_records (tenant_id, key, request_hash, status_code, response_body, created_at, expires_at)
     SELECT $1::uuid, $9::text, $10::text, 201, body, now(), now() + interval '24 hours' FROM response WHERE $9::text IS NOT NULL
@@ -156,7 +173,7 @@ const createSql = `
 
 // ---- Authentication: SHA-256 of the key, looked up once per 5 s per key ----------------------
 
-type Grant = { tenantId: string; departmentIds: string[] } | undefined;
+type Grant = { tenantId: string; apiKeyId: string; departmentIds: string[] } | undefined;
 const grants = new Map<string, { expires: number; grant: Promise<Grant> }>();
 
 function grantFor(secret: string): Promise<Grant> {
@@ -165,13 +182,13 @@ function grantFor(secret: string): Promise<Grant> {
   const hit = grants.get(cacheKey);
   if (hit && hit.expires > Date.now()) return hit.grant;
   const grant = pool
-    .query<{ tenant_id: string; department_ids: string[] }>(
-      `SELECT k.tenant_id::text, ARRAY(SELECT g.department_id::text FROM api_key_departments g
+    .query<{ tenant_id: string; id: string; department_ids: string[] }>(
+      `SELECT k.tenant_id::text, k.id::text, ARRAY(SELECT g.department_id::text FROM api_key_departments g
                                         WHERE g.tenant_id = k.tenant_id AND g.api_key_id = k.id) AS department_ids
        FROM api_keys k WHERE k.secret_hash = $1 AND k.revoked_at IS NULL`,
       [hash],
     )
-    .then(({ rows }) => rows[0] && { tenantId: rows[0].tenant_id, departmentIds: rows[0].department_ids });
+    .then(({ rows }) => rows[0] && { tenantId: rows[0].tenant_id, apiKeyId: rows[0].id, departmentIds: rows[0].department_ids });
   grants.set(cacheKey, { expires: Date.now() + 5000, grant });
   grant.catch(() => grants.delete(cacheKey));
   return grant;
@@ -205,6 +222,9 @@ function page(rows: { json: string; sort_key: string; id: string }[], limit: num
 type Customer = Record<string, unknown>;
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // As the server: every response names its request, and events record it as their origin.
+  const requestId = uuidv7();
+  res.setHeader('X-Request-Id', requestId);
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname === '/healthz') return send(res, 200, '{"status":"ok"}');
   if (!url.pathname.startsWith(`${base}/deals`)) return send(res, 404, problem(404, 'Not Found'));
@@ -231,6 +251,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     const idemKey = typeof key === 'string' ? key : null;
     const requestHash = idemKey ? createHash('sha256').update(text).digest('hex') : null;
     const dealId = uuidv7();
+    const eventIds = Array.from({ length: customers.length + 1 }, () => uuidv7()).sort();
     const { rows } = await pool.query<{ body: string | null; prior: string | null; got: boolean }>({
       name: 'create_deal',
       text: createSql,
@@ -245,6 +266,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
         JSON.stringify(customers),
         idemKey,
         requestHash,
+        eventIds,
+        requestId,
+        grant.apiKeyId,
+        customers.length + 1,
       ],
     });
     const row = rows[0]!;

@@ -10,17 +10,21 @@
 //      the other (alternating who goes first), each after a short warm-up; medians of the runs;
 //      per run also what PostgreSQL spent per request (CPU, WAL, full-page images), which tells a
 //      request that got dearer from a machine that got busier;
-//   5. a markdown report and a PNG chart in bench/results/, the table on stdout.
+//   5. webhook delivery (bench/webhooks.ts): throughput to a local receiver and event-to-delivery
+//      lag at a steady rate, through a fresh server process with its delivery worker;
+//   6. a markdown report and a PNG chart in bench/results/, the table on stdout.
 //
 // Env: BENCH_DURATION_S (8) seconds per measured run, BENCH_RUNS (3), BENCH_CONNECTIONS (16),
-// BENCH_POOL_MAX (10), BENCH_DATABASE_URL (unset: embedded), CHROMIUM_PATH.
+// BENCH_POOL_MAX (10), BENCH_DATABASE_URL (unset: embedded), CHROMIUM_PATH; for the webhook
+// part BENCH_WEBHOOK_EVENTS (20000), BENCH_WEBHOOK_RATE (200), BENCH_WEBHOOK_LAG_S (20).
 
 import { loadavg } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
+import type pg from 'pg';
 import { seedDemoTenant } from '../src/admin/tenancy.ts';
 import { basePath, requestExample } from '../src/contract.ts';
 import { uuidv7 } from '../src/ids.ts';
-import { barChartSvg, svgToPng } from './support/chart.ts';
+import { barChartSvg, stackSvgs, svgToPng } from './support/chart.ts';
 import { runBench } from './support/cleanup.ts';
 import { startBenchDatabase } from './support/database.ts';
 import { type DbActivityPerRequest, dbActivity, perRequest, postmasterPid } from './support/db-activity.ts';
@@ -28,6 +32,7 @@ import { positiveFromEnv } from './support/env.ts';
 import { type LoadResult, type LoadSpec, runLoad } from './support/load.ts';
 import { type Child, rssMb, sampleRss, startBaseline, startServer } from './support/processes.ts';
 import { fmt, machineLines, markdownTable, median, timestamp, writeResult } from './support/report.ts';
+import { type WebhookBenchResult, webhookBench, webhookChart, webhookMarkdown, webhookRunValid, webhookVerdicts } from './webhooks.ts';
 
 const durationS = positiveFromEnv('BENCH_DURATION_S', 8);
 const runs = positiveFromEnv('BENCH_RUNS', 3);
@@ -72,11 +77,13 @@ runBench(async () => {
 
   const post = { ...auth, 'content-type': 'application/json' };
   const workloads: Workload[] = [
+    // Issue #7: with its events (customer.created ×2, deal.created) in the same statement, and
+    // the baseline appending the same event rows.
     {
       key: 'create',
       label: 'createDeal',
       status: 201,
-      target: 0.5,
+      target: 0.6,
       spec: { method: 'POST', path: `${basePath}/deals`, headers: post, body: referenceBody },
     },
     // A fresh key per request, time-ordered (UUIDv7) as @deals/client makes them. Random UUIDv4
@@ -110,8 +117,8 @@ runBench(async () => {
     },
   ];
 
-  await checkSameDocuments(server, baseline, auth, dealIds[0]!);
-  log('server and baseline answer with the same documents');
+  await checkSameDocuments(server, baseline, auth, dealIds[0]!, database.db.pool, demo.tenant_id);
+  log('server and baseline answer with the same documents and append the same events');
 
   const results = new Map<string, Cell>();
   const cell = (w: Workload, c: Child) => {
@@ -146,6 +153,18 @@ runBench(async () => {
   }
   const rssMax = serverRss.stop();
   const baselineRssMax = baselineRss.stop();
+  await server.stop();
+  await baseline.stop();
+
+  // ---- webhook delivery: a fresh server process, nothing else running ------------------------
+  let webhooks: WebhookBenchResult | undefined;
+  let webhookError: string | undefined;
+  try {
+    webhooks = await webhookBench(database, poolMax, log);
+  } catch (error) {
+    webhookError = (error as Error).message;
+    log(`!!! the webhook bench failed: ${webhookError}`);
+  }
 
   // ---- report ----------------------------------------------------------------------------------
   const tableRows: string[][] = [];
@@ -224,6 +243,8 @@ runBench(async () => {
     `- PostgreSQL checkpoints completed during measured runs: ${checkpoints}`,
     ...(anyBad ? ['', '**NON-2XX RESPONSES OR ERRORS OCCURRED (see the table): the numbers above are not a valid comparison.**'] : []),
     '',
+    ...(webhooks ? webhookMarkdown(webhooks) : ['## Webhook delivery', '', `**The webhook bench failed:** ${webhookError}`]),
+    '',
     '## Machine',
     ...machineLines(database.version, database.origin, loadAtStart),
     '',
@@ -236,18 +257,29 @@ runBench(async () => {
   ].join('\n');
 
   const mdPath = await writeResult(`${stamp}.md`, report);
-  const svg = barChartSvg(
+  const throughputSvg = barChartSvg(
     'Deals API: server vs bare baseline',
     `${connections} connections, median of ${runs} × ${durationS} s, ${database.version}, ${process.version}`,
     chartGroups,
   );
+  const svg = webhooks
+    ? stackSvgs([
+        throughputSvg,
+        webhookChart(webhooks, `real server with its worker → receiver on 127.0.0.1, ${database.version}, ${process.version}`),
+      ])
+    : throughputSvg;
   const { png, reason } = await svgToPng(svg);
   const chartPath = png ? await writeResult(`${stamp}.png`, png) : await writeResult(`${stamp}.svg`, svg);
   if (!png) log(`chart written as SVG only: ${reason}`);
 
   console.log(`\n${table}\n\n${verdicts.join('\n')}\n- server RSS idle: ${fmt.mb(idleRss)}; baseline RSS max: ${fmt.mb(baselineRssMax)}`);
+  console.log(webhooks ? webhookVerdicts(webhooks).join('\n') : `!!! the webhook bench failed: ${webhookError}`);
   if (anyBad) {
     console.log('\n!!! NON-2XX RESPONSES OR ERRORS OCCURRED — see the non-2xx and errors columns !!!');
+    process.exitCode = 1;
+  }
+  if (!webhooks || !webhookRunValid(webhooks)) {
+    console.log('\n!!! THE WEBHOOK PART FAILED OR LOST DELIVERIES — see the report !!!');
     process.exitCode = 1;
   }
   console.log(`\nreport: ${mdPath}\nchart:  ${chartPath}\ntotal:  ${fmt.seconds(Date.now() - started)}`);
@@ -275,9 +307,17 @@ async function preload(server: Child, auth: Record<string, string>, count: numbe
 
 /**
  * Before measuring, both implementations must answer each workload with the same status and
- * the same document (ids and timestamps aside), or the comparison would be meaningless.
+ * the same document (ids and timestamps aside), and createDeal must append the same event rows
+ * (issue #7), or the comparison would be meaningless.
  */
-async function checkSameDocuments(server: Child, baseline: Child, auth: Record<string, string>, dealId: string): Promise<void> {
+async function checkSameDocuments(
+  server: Child,
+  baseline: Child,
+  auth: Record<string, string>,
+  dealId: string,
+  pool: pg.Pool,
+  tenantId: string,
+): Promise<void> {
   const call = async (c: Child, method: string, path: string, headers: Record<string, string> = {}) => {
     const res = await fetch(`${c.origin}${basePath}${path}`, {
       method,
@@ -298,11 +338,47 @@ async function checkSameDocuments(server: Child, baseline: Child, auth: Record<s
         `server output:\n${server.output().slice(-3000)}\nbaseline output:\n${baseline.output().slice(-3000)}`,
     );
   };
+  // A created deal's events, in feed order, with what must be equal between the two written
+  // as values (ids, times and the request id as their types); each payload's object must be
+  // the response document itself.
+  const eventsOf = async (created: Record<string, unknown>, who: string) => {
+    const ids = [created.id, ...(created.customers as { id: string }[]).map((c) => c.id)];
+    const { rows } = await pool.query<{ txid: string; type: string; payload: string } & Record<string, unknown>>(
+      `SELECT txid::text, type, department_id::text, resource_id::text, resource_version, request_id, api_key_id::text,
+              api_timestamp(occurred_at) AS occurred_at, payload
+       FROM events WHERE tenant_id = $1 AND resource_id = ANY ($2::uuid[]) ORDER BY txid, id`,
+      [tenantId, ids],
+    );
+    const customers = created.customers as Record<string, unknown>[];
+    const problems: string[] = [];
+    if (new Set(rows.map((r) => r.txid)).size !== 1) problems.push('the events are not all of one transaction');
+    const rowsView = rows.map((r) => {
+      const payload = JSON.parse(r.payload) as { id: string; timestamp: string; data: { object: Record<string, unknown> } };
+      const expected = r.type === 'deal.created' ? created : customers.find((c) => c.id === r.resource_id);
+      if (!isDeepStrictEqual(payload.data.object, expected)) problems.push(`the ${r.type} object is not the response's`);
+      if (payload.timestamp !== r.occurred_at) problems.push(`the ${r.type} timestamp is not occurred_at`);
+      return {
+        type: r.type,
+        department_id: r.department_id,
+        resource_version: r.resource_version,
+        api_key_id: r.api_key_id,
+        request_id: typeof r.request_id,
+        // Key order matters too: the payload is stored and signed as text.
+        payload: JSON.stringify(shape(payload)),
+      };
+    });
+    if (problems.length) throw new Error(`${who}'s createDeal events: ${problems.join('; ')}:\n${JSON.stringify(rows, null, 1)}`);
+    return rowsView;
+  };
   for (const headers of [{}, { 'idempotency-key': uuidv7() }] as Record<string, string>[]) {
     const s = await call(server, 'POST', '/deals', headers);
     const b = await call(baseline, 'POST', '/deals', headers);
     if (s.status !== 201 || b.status !== 201) fail('createDeal status', s, b);
     if (!isDeepStrictEqual(shape(s.json), shape(b.json))) fail('the createDeal document', s.json, b.json);
+    const sEvents = await eventsOf(s.json, 'the server');
+    const bEvents = await eventsOf(b.json, 'the baseline');
+    if (sEvents.length !== 1 + (s.json.customers as unknown[]).length) fail('the number of createDeal events', sEvents, bEvents);
+    if (!isDeepStrictEqual(sEvents, bEvents)) fail('the createDeal events', sEvents, bEvents);
   }
   const sList = await call(server, 'GET', '/deals?limit=50');
   const bList = await call(baseline, 'GET', '/deals?limit=50');

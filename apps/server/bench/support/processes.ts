@@ -2,6 +2,7 @@
 // bare baseline, each a child process of its own so that its memory can be read from /proc
 // and neither shares an event loop with the load generator.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/support/free-port.ts';
@@ -64,8 +65,15 @@ async function startChild(name: string, args: string[], env: Record<string, stri
   return { name, pid: child.pid!, origin, output: () => output, stop };
 }
 
-/** The real server, configured as the issue asks: no rate limit, warn logs, production. */
-export function startServer(databaseUrl: string, poolMax: number): Promise<Child> {
+// One webhook secret key per bench run, shared by every server process it starts (each
+// must open the secrets the others sealed), so no key file is written next to the database.
+const webhookEncryptionKey = randomBytes(32).toString('base64');
+
+/**
+ * The real server, configured as the issue asks: no rate limit, warn logs, production. It runs
+ * the webhook worker, as `npm start` does; `env` adds settings (e.g. WEBHOOK_ALLOW_PRIVATE_NETWORKS).
+ */
+export function startServer(databaseUrl: string, poolMax: number, env: Record<string, string> = {}): Promise<Child> {
   return startChild('server', npmStartCommand(), {
     DATABASE_URL: databaseUrl,
     DB_POOL_MAX: String(poolMax),
@@ -73,6 +81,8 @@ export function startServer(databaseUrl: string, poolMax: number): Promise<Child
     RATE_LIMIT_PER_SECOND: '0',
     SEED_DEMO_ON_EMPTY: 'false',
     NODE_ENV: 'production',
+    WEBHOOK_ENCRYPTION_KEY: webhookEncryptionKey,
+    ...env,
   });
 }
 
