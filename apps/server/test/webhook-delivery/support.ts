@@ -29,6 +29,8 @@ export type Receiver = {
   /** Answers the next requests with these, in order; then the fallback (200 unless `always` changed it). */
   answer(...answers: Answer[]): void;
   always(answer: Answer): void;
+  /** Requests received and not yet answered. */
+  inFlight(): number;
   /** Every received request whose signature verifies with `secret` (standardwebhooks, clock tolerance 5 min). */
   verifiedWith(secret: string): Received[];
   close(): Promise<void>;
@@ -38,6 +40,7 @@ export async function startReceiver(path = '/hook'): Promise<Receiver> {
   const received: Received[] = [];
   const queue: Answer[] = [];
   let fallback: Answer = {};
+  let unanswered = 0;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -49,7 +52,9 @@ export async function startReceiver(path = '/hook'): Promise<Receiver> {
         webhookId: String(req.headers['webhook-id']),
       });
       const a = queue.shift() ?? fallback;
+      unanswered++;
       const reply = () => {
+        unanswered--;
         if (res.destroyed) return;
         res.writeHead(a.status ?? 200, a.headers ?? {});
         res.end(a.body ?? '');
@@ -68,6 +73,7 @@ export async function startReceiver(path = '/hook'): Promise<Receiver> {
     always: (answer) => {
       fallback = answer;
     },
+    inFlight: () => unanswered,
     verifiedWith: (secret) => received.filter((r) => verifies(secret, r)),
     async close() {
       server.closeAllConnections();
