@@ -1,18 +1,19 @@
 // Opens the built reference site (dist/index.html, from `npm run docs`) in a real Chromium and
 // checks what a partner reading it would notice: the API's title, every operation of the
-// contract in the sidebar and in the page, no errors, and nothing loaded from the internet.
+// contract in the sidebar and in the page, every webhook in its own group, no errors, and
+// nothing loaded from the internet.
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LaunchedChromium, launchChromium } from './support/chromium.ts';
-import { type DocumentedOperation, readContract } from './support/contract.ts';
+import { type DocumentedOperation, type DocumentedWebhook, readContract } from './support/contract.ts';
 import { type StaticServer, serveDirectory } from './support/static-server.ts';
 
 const distDirectory = fileURLToPath(new URL('../dist/', import.meta.url));
 const screenshotPath = fileURLToPath(new URL('../test-results/docs.png', import.meta.url));
-const { title, operations } = await readContract();
+const { title, operations, webhooks, guides } = await readContract();
 
 /** Redoc's anchor for an operation: `#/<tag>/<operationId in lower case>`. */
 const anchorOf = (operationId: string) => `/${operationId.toLowerCase()}`;
@@ -67,6 +68,25 @@ describe('docs site', () => {
     60_000,
   );
 
+  it.each(webhooks)(
+    'shows the $name webhook in the sidebar group of its tag ($tag) and in the page, marked as a webhook',
+    async (webhook) => {
+      const sidebarLink = await openWebhook(page, webhook);
+      // biome-ignore lint/performance/useDomNodeTextContent: a Playwright locator, not a DOM node: innerText is the text a reader sees
+      expect(await sidebarLink.innerText()).toContain(webhook.summary);
+      const heading = page.locator(`[data-section-id$="${webhookAnchor(webhook.name)}"] h2`).first();
+      await heading.waitFor({ state: 'visible' });
+      // Redoc titles it with the summary and a "Webhook" badge, which tells it from an operation.
+      expect((await heading.textContent())?.trim()).toBe(`${webhook.summary}Webhook`);
+    },
+    60_000,
+  );
+
+  it.each(guides)("lists the sections of the $tag tag's guide in its sidebar group", async ({ tag, headings }) => {
+    const group = await openGroup(page, tag);
+    for (const heading of headings) await group.getByRole('link', { name: heading, exact: true }).waitFor({ state: 'visible' });
+  });
+
   it('saves a full-page screenshot of the first tag', async () => {
     const [first] = operations;
     if (!first) throw new Error('the contract has no operations');
@@ -110,6 +130,45 @@ async function openOperation(page: Page, { operationId, tag }: DocumentedOperati
       if (attempt === 3) throw error;
     }
   }
+}
+
+/** Redoc's anchor for a webhook (which has no operationId): `#/<tag>/paths/<name>/post`. */
+const webhookAnchor = (name: string) => `/paths/${name}/post`;
+
+/**
+ * Opens a webhook from its tag's group in the sidebar. The group is found by its link
+ * (`/<tag in kebab case>`), not by its name: the introduction's "## Webhooks" section is a
+ * sidebar link of the same name.
+ */
+async function openWebhook(page: Page, { name, tag }: DocumentedWebhook): Promise<Locator> {
+  const group = groupOf(page, tag);
+  const link = group.locator(`a[href$="${webhookAnchor(name)}"]`);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (!(await link.isVisible())) await group.locator(`a[href="${groupHref(tag)}"]`).click();
+      await link.waitFor({ state: 'visible', timeout: 5_000 });
+      await link.click();
+      await page.waitForURL((url) => url.hash.endsWith(webhookAnchor(name)), { timeout: 8_000 });
+      return link;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+}
+
+const groupHref = (tag: string) => `/${tag.toLowerCase().replaceAll(' ', '-')}`;
+
+/** A tag's sidebar group: its link and the items under it. */
+function groupOf(page: Page, tag: string): Locator {
+  return page.locator('.menu-content [role="listitem"].menu-item-type-group').filter({ has: page.locator(`a[href="${groupHref(tag)}"]`) });
+}
+
+/** Opens a tag's sidebar group (following its link, which also scrolls to the tag's description). */
+async function openGroup(page: Page, tag: string): Promise<Locator> {
+  const group = groupOf(page, tag);
+  await group.locator(`a[href="${groupHref(tag)}"]`).click();
+  await page.waitForURL((url) => url.hash.endsWith(groupHref(tag)), { timeout: 8_000 });
+  return group;
 }
 
 /**

@@ -23,12 +23,33 @@ interface OperationObject {
   tags?: string[];
 }
 
-interface Contract {
-  info: { title: string };
-  paths: Record<string, Partial<Record<(typeof httpMethods)[number], OperationObject>>>;
+/** A request the API sends (the contract's `webhooks` section): Redoc files it under its tag, apart from the operations. */
+export interface DocumentedWebhook {
+  /** The event type, the webhook's name in the contract. */
+  name: string;
+  summary: string;
+  tag: string;
 }
 
-export async function readContract(): Promise<{ title: string; operations: DocumentedOperation[] }> {
+/** A tag whose description is a guide: Redoc lists its `###` headings in the tag's sidebar group. */
+export interface DocumentedGuide {
+  tag: string;
+  headings: string[];
+}
+
+interface Contract {
+  info: { title: string };
+  tags?: { name: string; description?: string }[];
+  paths: Record<string, Partial<Record<(typeof httpMethods)[number], OperationObject>>>;
+  webhooks?: Record<string, { post?: OperationObject }>;
+}
+
+export async function readContract(): Promise<{
+  title: string;
+  operations: DocumentedOperation[];
+  webhooks: DocumentedWebhook[];
+  guides: DocumentedGuide[];
+}> {
   const contract = parse(await readFile(contractPath, 'utf8')) as Contract;
   const operations: DocumentedOperation[] = [];
   for (const [path, pathItem] of Object.entries(contract.paths)) {
@@ -44,5 +65,14 @@ export async function readContract(): Promise<{ title: string; operations: Docum
       operations.push({ operationId, summary, method, path, tag: tags[0] });
     }
   }
-  return { title: contract.info.title, operations };
+  const webhooks = Object.entries(contract.webhooks ?? {}).map(([name, { post }]) => {
+    // Webhooks carry no operationId (see openapi/.redocly.lint-ignore.yaml), only a summary and a tag.
+    if (!post?.summary || post.tags?.length !== 1 || !post.tags[0])
+      throw new Error(`webhook ${name} needs a POST with a summary and exactly one tag`);
+    return { name, summary: post.summary, tag: post.tags[0] };
+  });
+  const guides = (contract.tags ?? [])
+    .map(({ name, description = '' }) => ({ tag: name, headings: [...description.matchAll(/^### (.+)$/gm)].map((m) => m[1]!.trim()) }))
+    .filter((guide) => guide.headings.length > 0);
+  return { title: contract.info.title, operations, webhooks, guides };
 }
