@@ -85,6 +85,34 @@ describe('createDeal on the mock', () => {
   });
 });
 
+describe('events and webhook endpoints on the mock', () => {
+  const json = { ...auth, 'Content-Type': 'application/json' };
+
+  it('answers GET /events with the EventPage example, and the empty page with Prefer: example=nothingNew', async () => {
+    const page = await fetch(`${mock.baseUrl}/events?types=deal.created`, { headers: auth });
+    expect(page.status).toBe(200);
+    expect(await page.json()).toEqual(contract.example('EventPage'));
+
+    const nothingNew = await fetch(`${mock.baseUrl}/events`, { headers: { ...auth, Prefer: 'example=nothingNew' } });
+    expect(await nothingNew.json()).toMatchObject({ data: [], has_more: false });
+  });
+
+  it('creates a webhook endpoint from the example, secret included, whatever URL was sent (no URL policy)', async () => {
+    const response = await fetch(`${mock.baseUrl}/webhook-endpoints`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ url: 'http://127.0.0.1:9/hooks', enabled_events: ['*'] }),
+    });
+    expect(response.status).toBe(201);
+    expect(await response.json()).toEqual(contract.example('WebhookEndpointWithSecret'));
+  });
+
+  it('ignores the webhooks section: an event type is no route', async () => {
+    const response = await fetch(`${mock.baseUrl}/deal.created`, { method: 'POST', headers: json, body: '{}' });
+    expect(response.status).toBe(404);
+  });
+});
+
 describe('base path', () => {
   it('serves the contract under servers[0].url, like the real server, and nothing at the root', async () => {
     const origin = new URL(mock.baseUrl).origin;
