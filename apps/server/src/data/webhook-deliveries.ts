@@ -190,7 +190,8 @@ export async function recoverWebhookEndpoint(
     enabled AS (
       UPDATE webhook_endpoints e
       SET status = 'enabled', disabled_reason = NULL, failing_since = NULL, version = e.version + 1, updated_at = now()
-      FROM endpoint p WHERE e.tenant_id = p.tenant_id AND e.id = p.id AND e.status = 'disabled'
+      WHERE e.tenant_id = ${t}::uuid AND e.department_id = ${scope.departmentId}::uuid AND e.id = ${endpointId}::uuid
+        AND e.status = 'disabled'
       RETURNING 1
     ),
     woken AS (SELECT pg_notify('webhook_deliveries', '') FROM (SELECT 1 FROM queued LIMIT 1) q)

@@ -33,13 +33,13 @@ export async function insertWebhookEndpoint(
   input: WebhookEndpointCreate,
   id: string,
   sealedSecret: Buffer,
-): Promise<JsonText<WebhookEndpoint>> {
+): Promise<{ json: JsonText<WebhookEndpoint> }> {
   const rows = await sql.rows<{ json: JsonText<WebhookEndpoint> }>`
     INSERT INTO webhook_endpoints AS e (tenant_id, id, department_id, url, enabled_events, description, secret, created_at, updated_at)
     VALUES (${scope.tenantId}::uuid, ${id}::uuid, ${scope.departmentId}::uuid, ${input.url}, ${input.enabled_events}::text[],
             ${input.description ?? null}::text, ${sealedSecret}::bytea, now(), now())
     RETURNING ${endpointJson} AS json`;
-  return rows[0]!.json;
+  return rows[0]!;
 }
 
 export async function findWebhookEndpoint(sql: Sql, scope: Scope, endpointId: string): Promise<JsonText<WebhookEndpoint> | undefined> {

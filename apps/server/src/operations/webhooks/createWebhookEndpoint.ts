@@ -8,6 +8,6 @@ export const createWebhookEndpoint = handler('createWebhookEndpoint', async ({ s
   await refuseUnsafeUrl(body.url, webhooks.urlPolicy);
   const id = newId();
   const secret = newSigningSecret();
-  const endpoint = await insertWebhookEndpoint(sql, scope, body, id, webhooks.secrets.seal(secret));
+  const { json: endpoint } = await insertWebhookEndpoint(sql, scope, body, id, webhooks.secrets.seal(secret));
   return { status: 201, headers: { Location: `${basePath}/webhook-endpoints/${id}` }, body: withSecret(endpoint, secret) };
 });
