@@ -112,11 +112,12 @@ export function webhookChartSvg(title: string, subtitle: string, data: WebhookCh
     const barW = Math.min(80, panelW / (bars.length * 2));
     bars.forEach((b, i) => {
       const x = left + (panelW / bars.length) * (i + 0.5) - barW / 2;
-      const v = Number.isFinite(b.v) ? b.v : 0;
-      parts.push(`<rect x="${x}" y="${y(v)}" width="${barW}" height="${top + plotH - y(v)}" fill="${b.color}"/>`);
-      parts.push(
-        `<text x="${x + barW / 2}" y="${y(v) - 5}" font-size="12" text-anchor="middle">${Number.isFinite(b.v) ? Math.round(b.v).toLocaleString('en-US') : '–'}</text>`,
-      );
+      // +Infinity: a lag whose delivery never came (bench/webhooks.ts): a full-height red bar.
+      const undelivered = b.v === Number.POSITIVE_INFINITY;
+      const v = undelivered ? niceMax : Number.isFinite(b.v) ? b.v : 0;
+      const label = undelivered ? 'undelivered' : Number.isFinite(b.v) ? Math.round(b.v).toLocaleString('en-US') : '–';
+      parts.push(`<rect x="${x}" y="${y(v)}" width="${barW}" height="${top + plotH - y(v)}" fill="${undelivered ? '#c0392b' : b.color}"/>`);
+      parts.push(`<text x="${x + barW / 2}" y="${y(v) - 5}" font-size="12" text-anchor="middle">${label}</text>`);
       parts.push(`<text x="${x + barW / 2}" y="${top + plotH + 18}" font-size="12" text-anchor="middle">${esc(b.label)}</text>`);
     });
     parts.push(

@@ -16,14 +16,19 @@ export type Received = {
   headers: { 'webhook-id': string; 'webhook-timestamp': string; 'webhook-signature': string };
 };
 
+export type WaitEnd = 'complete' | 'stalled' | 'deadline';
+
 export type Receiver = {
   origin: string;
   /** Deliveries per path, in arrival order (e.g. '/hooks/0'). */
   received(path: string): Received[];
   /** Deliveries to every path so far. */
   count(): number;
-  /** Resolves when `path` holds `n` deliveries with distinct ids, or after `stallMs` without a new one. */
-  waitFor(path: string, n: number, stallMs: number): Promise<void>;
+  /**
+   * Waits until `path` holds `n` deliveries with distinct ids ('complete'), or `stallMs` passed
+   * without any new delivery ('stalled'), or `deadline` (performance.now()) passed ('deadline').
+   */
+  waitFor(path: string, n: number, stallMs: number, deadline?: number): Promise<WaitEnd>;
   stop(): Promise<void>;
 };
 
@@ -76,17 +81,19 @@ export async function startReceiver(): Promise<Receiver> {
     origin: `http://127.0.0.1:${port}`,
     received: (path) => byPath.get(path) ?? [],
     count: () => total,
-    async waitFor(path, n, stallMs) {
+    async waitFor(path, n, stallMs, deadline = Number.POSITIVE_INFINITY) {
       let last = total;
       let lastChange = Date.now();
       while ((distinct.get(path)?.size ?? 0) < n) {
         // Polling is enough: the measured times come from `at`, not from when this wakes.
         await new Promise((resolve) => setTimeout(resolve, 100));
+        if (performance.now() > deadline) return 'deadline';
         if (total !== last) {
           last = total;
           lastChange = Date.now();
-        } else if (Date.now() - lastChange > stallMs) return;
+        } else if (Date.now() - lastChange > stallMs) return 'stalled';
       }
+      return 'complete';
     },
     stop,
   };
