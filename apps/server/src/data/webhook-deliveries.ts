@@ -132,13 +132,14 @@ export function uuidv7Floor(ms: number): string {
 }
 
 /**
- * For the events that occurred in [since, until) (until: now), of the endpoint's scope and
- * enabled events:
+ * For the events of the endpoint's scope that occurred in [since, until) (until: now):
  * - every FAILED delivery to the endpoint is superseded: marked `cancelled` (the contract's
  *   meaning of it) and a new pending delivery of the same event is queued, due now. A new row
  *   rather than the old one back to pending: it gets the whole retry schedule again, and its
- *   attempts number from 1 (they are keyed by number) so the log shows each try apart;
- * - every event with NO delivery to the endpoint (it was disabled, or created later) gets one.
+ *   attempts number from 1 (they are keyed by number) so the log shows each try apart. All
+ *   of them, as the contract says, even of a type the endpoint no longer subscribes to;
+ * - every event of a type it subscribes to now with NO delivery to the endpoint (it was
+ *   disabled, or created later) gets one.
  * The endpoint is enabled if it was not. Events are found through the primary key by time: the
  * ids are UUIDv7, so [since, until) is a key range (widened by CLOCK_SLACK_MS for the
  * difference between the clock that made the id and the one that stamped occurred_at), then

@@ -63,6 +63,21 @@ describe('listWebhookDeliveries', () => {
       expect(byStatus.json.data.every((d: any) => d.status === 'failed')).toBe(true);
     });
 
+    it('shows at most the contract’s 20 attempts of a delivery: the latest', async () => {
+      const endpoint = await createEndpoint(t);
+      await insertDelivery(t, endpoint.id, await insertEvent(t), { status: 'failed', attempts: 25, createdAt: minutesAgo(60) });
+      const reply = await t.call('GET', `/webhook-endpoints/${endpoint.id}/deliveries`);
+      expect(reply.status, reply.text).toBe(200);
+      const attempts = reply.json.data[0].attempts;
+      expect(attempts).toHaveLength(20);
+      const { rows } = await t.server.db.pool.query(
+        `SELECT api_timestamp(attempted_at) AS at FROM webhook_attempts a JOIN webhook_deliveries w ON w.id = a.delivery_id
+         WHERE w.endpoint_id = $1 ORDER BY a.attempt OFFSET 5`,
+        [endpoint.id],
+      );
+      expect(attempts.map((a: any) => a.attempted_at)).toEqual(rows.map((r) => r.at));
+    });
+
     it('an endpoint without deliveries has an empty log', async () => {
       const endpoint = await createEndpoint(t);
       const reply = await t.call('GET', `/webhook-endpoints/${endpoint.id}/deliveries`);
