@@ -77,8 +77,8 @@ function parseOptions(argv: string[]): Options {
 }
 
 /** A key and department: the ones given, or a new demo tenant's. */
-async function credentials(options: Options): Promise<{ apiKey: string; department: string }> {
-  if (options.apiKey && options.department) return { apiKey: options.apiKey, department: options.department };
+async function credentials(options: Options): Promise<{ apiKey: string; department: string; seeded: boolean }> {
+  if (options.apiKey && options.department) return { apiKey: options.apiKey, department: options.department, seeded: false };
   const host = new URL(options.url).hostname;
   if (!['localhost', '127.0.0.1', '[::1]'].includes(host)) {
     throw new ListenError(`${options.url} is not a local API: give --api-key and --department`);
@@ -107,7 +107,7 @@ async function credentials(options: Options): Promise<{ apiKey: string; departme
       '',
     ].join('\n'),
   );
-  return { apiKey: demo.api_key, department: department.id };
+  return { apiKey: demo.api_key, department: department.id, seeded: true };
 }
 
 /** The receiver: verifies each POST with the endpoint's secret (known once registered) and prints it. */
@@ -164,7 +164,8 @@ function answer(res: ServerResponse, status: number): void {
   res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'rejected');
 }
 
-async function register(client: DealsClient, url: string, events: EnabledEvents, api: string): Promise<Endpoint> {
+/** `seeded`: the key is a demo tenant's that this run created, in the database the admin CLI found. */
+async function register(client: DealsClient, url: string, events: EnabledEvents, api: string, seeded: boolean): Promise<Endpoint> {
   const { data, error, response } = await client
     .POST('/webhook-endpoints', { body: { url, enabled_events: events, description: 'npm run webhooks:listen (deleted when it stops)' } })
     .catch((failure: Error) => {
@@ -182,7 +183,14 @@ async function register(client: DealsClient, url: string, events: EnabledEvents,
   }
   // A proxy in between may answer without a problem body.
   const problem = error as components['schemas']['Problem'] | undefined;
-  throw new ListenError(`could not register the endpoint: ${response.status} ${problem ? `${problem.title}: ${problem.detail}` : ''}`);
+  const hint =
+    response.status === 401 && seeded
+      ? '\nThe demo tenant was created in the database of this shell (DATABASE_URL, or the embedded one in DATA_DIR):' +
+        ' run the listener with the environment of the server, or give --api-key and --department.'
+      : '';
+  throw new ListenError(
+    `could not register the endpoint: ${response.status} ${problem ? `${problem.title}: ${problem.detail}` : ''}${hint}`,
+  );
 }
 
 async function unregister(client: DealsClient, endpoint: Endpoint, api: string): Promise<boolean> {
@@ -204,7 +212,7 @@ function print(text: string): void {
 
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
-  const { apiKey, department } = await credentials(options);
+  const { apiKey, department, seeded } = await credentials(options);
   // No retries: creating an endpoint takes no Idempotency-Key, so a retry could create two.
   const client = createDealsClient({ baseUrl: options.url, apiKey, departmentId: department, retry: false });
 
@@ -214,7 +222,7 @@ async function main(argv: string[]): Promise<number> {
   const receiverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}${RECEIVER_PATH}`;
   let endpoint: Endpoint;
   try {
-    endpoint = await register(client, receiverUrl, options.events, options.url);
+    endpoint = await register(client, receiverUrl, options.events, options.url, seeded);
   } catch (error) {
     server.close();
     throw error;
