@@ -20,7 +20,9 @@ export type Dispatched = { events: number; deliveries: number };
  * enabled endpoint, and moves the dispatch position past them. The position's row lock makes
  * one process dispatch at a time: another one skips (SKIP LOCKED) instead of waiting. Deal
  * events go to endpoints of their department, tenant-wide (customer) events to every
- * department's. `webhook.test` events are sent by the test operation itself, never queued.
+ * department's. An endpoint gets the events that occurred after it was created, however late
+ * they are dispatched (an open transaction anywhere holds dispatch back); `recover` fetches
+ * older ones. `webhook.test` events are sent by the test operation itself, never queued.
  * Wakes every worker (NOTIFY, delivered at commit) when it queued something.
  */
 export async function dispatchEvents(sql: Sql, now: Date): Promise<Dispatched> {
@@ -29,7 +31,7 @@ export async function dispatchEvents(sql: Sql, now: Date): Promise<Dispatched> {
       SELECT txid, id FROM webhook_dispatch_position WHERE singleton FOR UPDATE SKIP LOCKED
     ),
     batch AS (
-      SELECT e.tenant_id, e.id, e.txid, e.department_id, e.type
+      SELECT e.tenant_id, e.id, e.txid, e.department_id, e.type, e.occurred_at
       FROM events e, position p
       WHERE (e.txid, e.id) > (p.txid, p.id) AND e.txid < pg_snapshot_xmin(pg_current_snapshot())
       ORDER BY e.txid, e.id
@@ -43,7 +45,10 @@ export async function dispatchEvents(sql: Sql, now: Date): Promise<Dispatched> {
       WHERE w.status = 'enabled'
         AND (b.department_id IS NULL OR w.department_id = b.department_id)
         AND w.enabled_events && ARRAY[b.type, '*']
+        AND w.created_at <= b.occurred_at
         AND b.type <> 'webhook.test'
+        -- recover may have queued it already (an endpoint enabled again before dispatch got here)
+        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries x WHERE x.tenant_id = b.tenant_id AND x.event_id = b.id AND x.endpoint_id = w.id)
       ORDER BY b.txid, b.id
       RETURNING 1
     ),

@@ -25,7 +25,7 @@ import {
 import type { Sql } from '../../db/sql.ts';
 import { FAILING_DISABLE_AFTER_MS } from '../retry-schedule.ts';
 import type { SecretBox } from '../secret-box.ts';
-import { type AttemptResult, sendWebhook } from '../send.ts';
+import { type AttemptResult, closeIdleConnections, sendWebhook } from '../send.ts';
 import type { AddressPolicy } from '../ssrf.ts';
 import { attemptOutcome } from './outcome.ts';
 import { createRecorder } from './recorder.ts';
@@ -216,6 +216,8 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
             wlog.warn({ err: error }, 'could not release webhook leases; they expire by themselves'),
           );
         }
+        // Kept-alive sockets to receivers would otherwise hold the process for their idle timeout.
+        closeIdleConnections();
         wlog.info({ released: unfinished.length }, 'webhook worker stopped');
       })();
       return closed;
