@@ -7,6 +7,9 @@ import { createRequire } from 'node:module';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { parse } from 'yaml';
+// The generated `webhooks` type is not exported by @deals/api-types (only paths, operations and
+// components are); the test reads it from the generated file to check the union against it.
+import type { webhooks } from '../../api-types/src/generated/deals.ts';
 import { verifyWebhook, type WebhookEvent, type WebhookEventOf, type WebhookEventType, WebhookVerificationError } from '../src/index.ts';
 import { startTestServer, type TestServer } from './support/test-server.ts';
 
@@ -228,6 +231,11 @@ describe('types (checked by tsc)', () => {
     // @ts-expect-error only deal.updated, deal.step_changed and customer.updated carry previous_attributes
     void event.data.previous_attributes;
     expectTypeOf<WebhookEventOf<'customer.updated'>['data']['object']['id']>().toEqualTypeOf<string>();
+    // Exactly the request bodies of the contract's `webhooks` section, no more, no fewer.
+    type WebhookRequestBody = {
+      [Name in keyof webhooks]: NonNullable<webhooks[Name]['post']>['requestBody']['content']['application/json'];
+    }[keyof webhooks];
+    expectTypeOf<WebhookEvent>().toEqualTypeOf<WebhookRequestBody>();
     expectTypeOf<WebhookEventType>().toEqualTypeOf<
       'deal.created' | 'deal.updated' | 'deal.step_changed' | 'deal.deleted' | 'customer.created' | 'customer.updated' | 'webhook.test'
     >();
