@@ -1379,9 +1379,14 @@ export interface components {
             endpoint_id: components["schemas"]["Uuid"];
         };
         RecoverRequest: {
-            since: components["schemas"]["Timestamp"];
-            until?: components["schemas"]["Timestamp"];
+            since: components["schemas"]["Instant"];
+            until?: components["schemas"]["Instant"];
         };
+        /**
+         * Format: date-time
+         * @description An instant in RFC 3339 (any offset, fractional seconds optional), e.g. `2026-03-06T18:00:00Z`.
+         */
+        Instant: string;
         RecoverResult: {
             /** @description Failed deliveries queued again. */
             requeued: number;
