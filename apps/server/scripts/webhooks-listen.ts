@@ -188,8 +188,10 @@ async function register(client: DealsClient, url: string, events: EnabledEvents,
       ? '\nThe demo tenant was created in the database of this shell (DATABASE_URL, or the embedded one in DATA_DIR):' +
         ' run the listener with the environment of the server, or give --api-key and --department.'
       : '';
+  // A 422 names each field, e.g. an --events entry that is no event type.
+  const fields = Object.entries(problem?.errors ?? {}).map(([field, messages]) => `\n  ${field}: ${messages.join('; ')}`);
   throw new ListenError(
-    `could not register the endpoint: ${response.status} ${problem ? `${problem.title}: ${problem.detail}` : ''}${hint}`,
+    `could not register the endpoint: ${response.status} ${problem ? `${problem.title}: ${problem.detail}` : ''}${fields.join('')}${hint}`,
   );
 }
 
