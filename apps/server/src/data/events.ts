@@ -142,10 +142,12 @@ function feedStatement(scope: Scope, from: FeedPosition, limit: number, query: E
     types === undefined
       ? Prisma.sql`walk AS (${feedScan(scope, from, query.resource_id, Prisma.sql`e.txid, e.id, e.payload`, limit + 1)}),
         page AS (SELECT txid, id, payload FROM walk)`
-      : Prisma.sql`walk AS (${feedScan(scope, from, query.resource_id, Prisma.sql`e.txid, e.id, e.type`, walkRows)}),
+      : // The walk reads positions only (index-only scans, merged in order: never a sort of the
+        // scope's events); the type is checked on each walked row's primary-key lookup.
+        Prisma.sql`walk AS (${feedScan(scope, from, query.resource_id, Prisma.sql`e.txid, e.id`, walkRows)}),
         page AS (
           SELECT w.txid, w.id, e.payload FROM walk w JOIN events e ON e.tenant_id = ${t}::uuid AND e.id = w.id
-          WHERE w.type = ANY (${types}::text[])
+          WHERE e.type = ANY (${types}::text[])
           ORDER BY w.txid, w.id LIMIT ${limit + 1}
         )`;
   return Prisma.sql`
@@ -256,7 +258,7 @@ export async function deleteExpiredEvents(sql: Sql, retentionDays: number, now: 
   let total = 0;
   for (const { id: tenantId } of tenants) {
     for (;;) {
-      const deleted = await deleteExpiredBatch(sql, tenantId, cutoff, batch);
+      const deleted = await deleteExpiredEventBatch(sql, tenantId, cutoff, batch);
       total += deleted;
       if (deleted < batch) break;
     }
@@ -264,16 +266,19 @@ export async function deleteExpiredEvents(sql: Sql, retentionDays: number, now: 
   return total;
 }
 
-async function deleteExpiredBatch(sql: Sql, tenantId: string, cutoff: string, batch: number): Promise<number> {
+/** One batch of deleteExpiredEvents: at most `batch` of the tenant's events with ids below `cutoff`. */
+export async function deleteExpiredEventBatch(sql: Sql, tenantId: string, cutoff: string, batch: number): Promise<number> {
   const rows = await sql.rows<{ deleted: number }>`
-    WITH doomed AS (
-      SELECT e.tenant_id, e.id FROM events e
-      WHERE e.tenant_id = ${tenantId}::uuid AND e.id < ${cutoff}::uuid
-      ORDER BY e.id LIMIT ${batch}
-    ),
-    deleted AS (
-      DELETE FROM events e USING doomed x
-      WHERE e.tenant_id = x.tenant_id AND e.id = x.id
+    WITH deleted AS (
+      -- The ids as an array: each is then a primary-key lookup (a join with the batch was
+      -- planned as a hash join over the whole table).
+      DELETE FROM events e
+      WHERE e.tenant_id = ${tenantId}::uuid
+        AND e.id = ANY (ARRAY(
+          SELECT x.id FROM events x
+          WHERE x.tenant_id = ${tenantId}::uuid AND x.id < ${cutoff}::uuid
+          ORDER BY x.id LIMIT ${batch}
+        ))
       RETURNING e.tenant_id, coalesce(e.department_id, ${NIL_UUID}::uuid) AS scope_id, e.txid, e.id
     ),
     raised AS (
