@@ -40,7 +40,12 @@ export function isValidatorError(error: unknown): error is ValidatorError {
   );
 }
 
-const resourceOfParam: Record<string, 'deal' | 'customer'> = { deal_id: 'deal', customer_id: 'customer' };
+const resourceOfParam: Record<string, Parameters<typeof notFound>[0]> = {
+  deal_id: 'deal',
+  customer_id: 'customer',
+  event_id: 'event',
+  endpoint_id: 'webhookEndpoint',
+};
 
 /** `/body/customers/0/last_name` → `customers.0.last_name`; `/query/limit` → `limit`. */
 function fieldOf(path: string): { location: string; field: string } {

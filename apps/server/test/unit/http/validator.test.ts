@@ -61,6 +61,8 @@ describe('translateValidatorError', () => {
     it.each([
       ['deal_id', 'No deal with this id exists in this department.'],
       ['customer_id', 'No customer with this id exists in this tenant.'],
+      ['event_id', 'No event with this id exists for this department.'],
+      ['endpoint_id', 'No webhook endpoint with this id exists in this department.'],
       ['step_id', 'No such object.'],
     ])('%s', (param, detail) => {
       const problem = translate(badRequest([ajv(`/params/${param}`, 'format', 'must match format "uuid"')]));
