@@ -15,6 +15,7 @@ import type { DemoTenant } from './admin/tenancy.ts';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { basePath, requestExample } from './contract.ts';
+import { deleteExpiredEvents } from './data/events.ts';
 import { deleteExpiredIdempotencyRecords } from './data/idempotency.ts';
 import { createDatabase, type Database } from './db/database.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded.ts';
@@ -45,7 +46,7 @@ export type RunningServer = {
 // From src/ and from the compiled dist/ alike: apps/docs/dist.
 const docsDir = fileURLToPath(new URL('../../docs/dist', import.meta.url));
 
-const IDEMPOTENCY_SWEEP_MS = 10 * 60_000;
+const SWEEP_MS = 10 * 60_000;
 
 export async function start(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = createLogger(config.logLevel, options.logDestination);
@@ -110,7 +111,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   }
 
   const drain = trackConnections(server);
-  const sweep = sweepIdempotencyRecords(db, log);
+  const sweep = sweepExpiredRecords(db, log, config.eventRetentionDays);
   const { port } = server.address() as AddressInfo;
   const origin = `http://localhost:${port}`;
   log.info({ port, database: embedded ? 'embedded' : 'DATABASE_URL' }, `Deals API listening on ${origin}${basePath}`);
@@ -152,15 +153,20 @@ export async function migrateWhenReachable(pool: pg.Pool, log: Logger): Promise<
   }
 }
 
-// Idempotency records live 24 hours; expired ones are removed every 10 minutes (by any
-// instance: the deletes are idempotent, so several instances doing it do no harm).
-function sweepIdempotencyRecords(db: Database, log: Logger): NodeJS.Timeout {
+// Idempotency records live 24 hours and events EVENT_RETENTION_DAYS; expired ones are removed
+// every 10 minutes (by any instance: the deletes are idempotent, so several instances doing it
+// do no harm).
+function sweepExpiredRecords(db: Database, log: Logger, eventRetentionDays: number): NodeJS.Timeout {
   const timer = setInterval(() => {
     deleteExpiredIdempotencyRecords(db.sql).then(
       (deleted) => deleted > 0 && log.info({ deleted }, 'deleted expired idempotency records'),
       (error: unknown) => log.warn({ err: error }, 'could not delete expired idempotency records; will retry'),
     );
-  }, IDEMPOTENCY_SWEEP_MS);
+    deleteExpiredEvents(db.sql, eventRetentionDays).then(
+      (deleted) => deleted > 0 && log.info({ deleted }, 'deleted expired events and their webhook deliveries'),
+      (error: unknown) => log.warn({ err: error }, 'could not delete expired events; will retry'),
+    );
+  }, SWEEP_MS);
   timer.unref();
   return timer;
 }

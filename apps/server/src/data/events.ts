@@ -247,8 +247,8 @@ export function firstUuidv7Of(ms: number): string {
 /**
  * Deletes events older than `retentionDays`, per tenant, in batches of `batch` by primary key
  * (UUIDv7 ids sort by time: no time index). The same statement raises each scope's horizon to
- * the largest (txid, id) it deleted, so a cursor that had not passed a deleted event gets 410.
- * Returns how many were deleted.
+ * the largest (txid, id) it deleted, so a cursor that had not passed a deleted event gets 410,
+ * and deletes the events' webhook deliveries. Returns how many events were deleted.
  */
 export async function deleteExpiredEvents(sql: Sql, retentionDays: number, now: Date = new Date(), batch = 5000): Promise<number> {
   const cutoff = firstUuidv7Of(now.getTime() - retentionDays * 86_400_000);
@@ -286,6 +286,12 @@ export async function deleteExpiredEventBatch(sql: Sql, tenantId: string, cutoff
       SELECT DISTINCT ON (scope_id) tenant_id, scope_id, txid, id FROM deleted ORDER BY scope_id, txid DESC, id DESC
       ON CONFLICT (tenant_id, scope_id) DO UPDATE SET txid = excluded.txid, id = excluded.id
         WHERE (excluded.txid, excluded.id) > (h.txid, h.id)
+    ),
+    -- The delivery log is kept as long as its events (attempts go with it, by cascade); a
+    -- delivery still pending for an event this old has been failing for weeks.
+    deliveries AS (
+      DELETE FROM webhook_deliveries d USING deleted x
+      WHERE d.tenant_id = x.tenant_id AND d.event_id = x.id
     )
     SELECT count(*)::int AS deleted FROM deleted`;
   return rows[0]!.deleted;
