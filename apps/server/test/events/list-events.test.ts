@@ -2,6 +2,7 @@
 // retention (410 once events past a cursor were deleted).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deleteExpiredEvents } from '../../src/data/events.ts';
+import { encodeCursor } from '../../src/data/pagination.ts';
 import { expectProblem } from '../support/http.ts';
 import { useWorld } from '../support/world.ts';
 import { FEED_DEADLINE_MS, type FeedEvent, feedPage, follow, nowCursor, readAll } from './feed.ts';
@@ -107,6 +108,17 @@ describe('listEvents', () => {
     expectProblem(await feedPage(t.call, `cursor=${end.slice(0, -3)}`), 400);
     expectProblem(await feedPage(t.call, `cursor=${end}`, otherDepartment()), 400);
     expectProblem(await feedPage(t.call, `cursor=${end}`, otherTenant()), 400);
+  });
+});
+
+describe('a cursor from the future (a database restored from a dump restarts transaction ids)', () => {
+  it('gets 410: its position was never handed out by this database', async () => {
+    const future = encodeCursor({ key: '999999999999', id: '00000000-0000-0000-0000-000000000000' }, [
+      'listEvents',
+      t.world.tenant.tenant_id,
+      t.world.department.id,
+    ]);
+    expectProblem(await feedPage(t.call, `cursor=${future}`), 410);
   });
 });
 
