@@ -11,6 +11,12 @@ import type { Sql } from '../db/sql.ts';
 export const DELIVERIES_CHANNEL = 'webhook_deliveries';
 /** Events turned into deliveries per dispatch statement. */
 export const DISPATCH_BATCH = 500;
+/**
+ * Deliveries of one endpoint that may be leased at once, per unit of its max_concurrency. A
+ * worker sends at most max_concurrency of them at a time and queues the rest, so the next
+ * ones are at hand when a send ends instead of a claim's round trip later.
+ */
+export const LEASES_PER_SLOT = 4;
 
 export type Dispatched = { events: number; deliveries: number };
 
@@ -77,6 +83,8 @@ export type ClaimedDelivery = {
   /** Attempts made before this one. */
   attempt_count: number;
   url: string;
+  /** Sends to the endpoint at once, at most. */
+  max_concurrency: number;
   secret: Buffer;
   /** The previous secret while its grace period lasts, else null. */
   previous_secret: Buffer | null;
@@ -87,16 +95,19 @@ export type ClaimedDelivery = {
 export type ClaimInput = { now: Date; workerId: string; leaseMs: number; limit: number };
 
 /**
- * Leases up to `limit` due deliveries to `workerId` until now + leaseMs. A claimed delivery's
+ * Leases up to `limit` due deliveries to `workerId` until now + leaseMs, oldest first (ids are
+ * UUIDv7, made in feed order by dispatch). A claimed delivery's
  * next_attempt_at moves to its lease's end: it leaves the due range (later claims do not scan
  * past it), and if its worker dies it is due again exactly when the lease runs out.
  *
  * Per-endpoint concurrency: the deliveries of an endpoint leased right now (by any process:
  * the rows with a live lease, found in the short index range (now, now + lease]) plus the ones
- * taken here stay within its max_concurrency. Two processes claiming at the same instant can
- * each see the other's leases missing, so the limit can be exceeded briefly, never by more
- * than one claim's worth. An endpoint at its limit is left out of the scan, so its backlog
- * does not hold up other endpoints' deliveries.
+ * taken here stay within LEASES_PER_SLOT × its max_concurrency; the worker sends at most
+ * max_concurrency of its own at once. So one process never exceeds max_concurrency, and P
+ * processes together send at most min(P, LEASES_PER_SLOT) × max_concurrency at once (two
+ * claims at the same instant can each miss the other's leases: briefly more, by at most one
+ * claim's worth). An endpoint at its limit is left out of the scan, so its backlog does not
+ * hold up other endpoints' deliveries.
  *
  * Due deliveries of a disabled endpoint, or whose event is gone (retention), are marked failed.
  */
@@ -114,7 +125,7 @@ export async function claimDeliveries(sql: Sql, input: ClaimInput): Promise<Clai
     saturated AS (
       SELECT l.tenant_id, l.endpoint_id
       FROM leased l JOIN webhook_endpoints e ON e.tenant_id = l.tenant_id AND e.id = l.endpoint_id
-      WHERE l.n >= e.max_concurrency
+      WHERE l.n >= e.max_concurrency * 4 -- LEASES_PER_SLOT
     ),
     candidates AS (
       SELECT d.tenant_id, d.id, d.endpoint_id, d.event_id, d.next_attempt_at
@@ -123,14 +134,14 @@ export async function claimDeliveries(sql: Sql, input: ClaimInput): Promise<Clai
         AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= ${now}::timestamptz)
         AND NOT EXISTS (SELECT 1 FROM saturated s WHERE s.tenant_id = d.tenant_id AND s.endpoint_id = d.endpoint_id)
       ORDER BY d.next_attempt_at
-      LIMIT ${limit * 4}::int
+      LIMIT ${limit}::int
       FOR UPDATE SKIP LOCKED
     ),
     judged AS (
       SELECT c.tenant_id, c.id, c.next_attempt_at,
              e.status = 'enabled' AND ev.id IS NOT NULL AS sendable,
              row_number() OVER (PARTITION BY c.tenant_id, c.endpoint_id ORDER BY c.next_attempt_at, c.id) AS n,
-             e.max_concurrency - coalesce(l.n, 0) AS room
+             e.max_concurrency * 4 - coalesce(l.n, 0) AS room
       FROM candidates c
       JOIN webhook_endpoints e ON e.tenant_id = c.tenant_id AND e.id = c.endpoint_id
       LEFT JOIN events ev ON ev.tenant_id = c.tenant_id AND ev.id = c.event_id
@@ -155,12 +166,13 @@ export async function claimDeliveries(sql: Sql, input: ClaimInput): Promise<Clai
       WHERE d.tenant_id = c.tenant_id AND d.id = c.id
       RETURNING d.tenant_id, d.id, d.endpoint_id, d.event_id, d.attempt_count
     )
-    SELECT c.tenant_id, c.id, c.endpoint_id, c.event_id, c.attempt_count, e.url, e.secret,
+    SELECT c.tenant_id, c.id, c.endpoint_id, c.event_id, c.attempt_count, e.url, e.max_concurrency, e.secret,
            CASE WHEN e.previous_secret_expires_at > ${now}::timestamptz THEN e.previous_secret END AS previous_secret,
            ev.payload
     FROM claimed c
     JOIN webhook_endpoints e ON e.tenant_id = c.tenant_id AND e.id = c.endpoint_id
-    JOIN events ev ON ev.tenant_id = c.tenant_id AND ev.id = c.event_id`;
+    JOIN events ev ON ev.tenant_id = c.tenant_id AND ev.id = c.event_id
+    ORDER BY c.id`;
 }
 
 /**

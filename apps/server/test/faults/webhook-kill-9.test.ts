@@ -88,7 +88,7 @@ describe('kill -9 of a server process mid-delivery', () => {
       expect(receiver.received.every((r) => verifies(secret, r))).toBe(true);
       expect(new Set([...seen()].filter((id) => !expected.has(id)))).toEqual(new Set());
       const redelivered = receiver.received.length - expected.size;
-      // Only what the crash interrupted may come twice: at most what was leased at the kill.
+      // Only what the crash interrupted may come twice: the sends in flight, at most the endpoint's 10.
       expect(redelivered).toBeLessThanOrEqual(10);
       console.info(
         `webhook kill -9: ${inFlightAtKill} in flight at the kill, ${receivedAtKill} received before it, ${redelivered} redelivered`,

@@ -198,6 +198,7 @@ describe('delivery', () => {
       ['failed', 1, null],
       ['failed', 0, null],
     ]);
+    expect(deliveries.every((d) => d.leased_by === null)).toBe(true);
     expect(await endpointRow(endpoint)).toMatchObject({ status: 'disabled', disabled_reason: 'gone', version: 2 });
     await event();
     clock.advance(3_600_000);

@@ -3,7 +3,7 @@
 // is never passed over. Statements run directly; sending is tested in delivery.test.ts.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimDeliveries, dispatchEvents } from '../../src/data/webhook-queue.ts';
+import { claimDeliveries, dispatchEvents, LEASES_PER_SLOT } from '../../src/data/webhook-queue.ts';
 import { createDatabase, type Database } from '../../src/db/database.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { seedWorld, type World } from '../support/fixtures.ts';
@@ -175,8 +175,8 @@ describe('claim', () => {
   it('leases due deliveries to one worker; another worker gets none of them until the lease runs out', async () => {
     const t = world.tenant.tenant_id;
     const d = world.otherDepartment.id;
-    const endpoint = await insertEndpoint(db, { tenantId: t, departmentId: d, url: 'http://127.0.0.1:9/claim', maxConcurrency: 3 });
-    for (let i = 0; i < 5; i++) await insertEvent(db.pool, { tenantId: t, departmentId: d, type: 'deal.created' });
+    const endpoint = await insertEndpoint(db, { tenantId: t, departmentId: d, url: 'http://127.0.0.1:9/claim', maxConcurrency: 2 });
+    for (let i = 0; i < 10; i++) await insertEvent(db.pool, { tenantId: t, departmentId: d, type: 'deal.created' });
     await dispatchAll();
     // Earlier tests' deliveries are due too: take them out of the way.
     await db.pool.query(`UPDATE webhook_deliveries SET status = 'cancelled', next_attempt_at = NULL WHERE endpoint_id <> $1`, [
@@ -184,15 +184,18 @@ describe('claim', () => {
     ]);
     const now = new Date(Date.now() + 1000);
     const a = await claimDeliveries(db.sql, { now, workerId: 'a', leaseMs: 10_000, limit: 100 });
-    // The endpoint's max_concurrency (3) bounds what is leased at once, across workers.
-    expect(a).toHaveLength(3);
+    // LEASES_PER_SLOT × max_concurrency (2) are leased at once, across workers; oldest first.
+    expect(a).toHaveLength(LEASES_PER_SLOT * 2);
+    expect(a.map((c) => c.id)).toEqual(a.map((c) => c.id).sort());
+    expect(a.every((c) => c.max_concurrency === 2 && c.payload.startsWith('{"id":'))).toBe(true);
     expect(await claimDeliveries(db.sql, { now, workerId: 'b', leaseMs: 10_000, limit: 100 })).toEqual([]);
     const rows = await deliveriesOf(db, endpoint.id);
-    expect(rows.filter((r) => r.leased_by === 'a')).toHaveLength(3);
+    expect(rows.filter((r) => r.leased_by === 'a')).toHaveLength(LEASES_PER_SLOT * 2);
     // Past the lease, the deliveries are due again for anyone (a crashed worker's, say).
     const later = new Date(now.getTime() + 10_001);
     const b = await claimDeliveries(db.sql, { now: later, workerId: 'b', leaseMs: 10_000, limit: 100 });
-    expect(b).toHaveLength(3);
-    expect(b[0]!.payload).toMatch(/^\{"id":/);
+    expect(b).toHaveLength(LEASES_PER_SLOT * 2);
+    // The two never leased (due since dispatch) come first, then expired leases.
+    expect(new Set([...a, ...b].map((c) => c.id)).size).toBe(10);
   });
 });

@@ -1,14 +1,15 @@
 // The webhook delivery worker (issue #7). It runs inside every server process by default and
-// alone as `npm run worker`; any number of them share one database:
+// alone as `npm run worker`; any number of them share one database. Two loops:
 // - dispatch: events become deliveries (data/webhook-queue.ts dispatchEvents; one process at a
-//   time, the others skip);
+//   time, the others skip), every poll interval and at once again while there is a backlog;
 // - claim: due deliveries are leased to this worker (FOR UPDATE SKIP LOCKED), so two workers
-//   never send the same delivery while its lease lasts;
-// - send: signed per Standard Webhooks (send.ts), the event's stored payload byte for byte;
-// - record: the attempt and the delivery's next state, batched (recorder.ts), only while the
-//   lease is still this worker's.
+//   never send the same delivery while its lease lasts; woken by LISTEN/NOTIFY (new
+//   deliveries anywhere), by this worker's own records (a freed endpoint slot), and by polling.
+// Each claimed delivery is sent (send.ts: signed per Standard Webhooks, the event's stored
+// payload byte for byte) in its endpoint's lane (lanes.ts: max_concurrency at a time), and its
+// outcome recorded, batched (recorder.ts), only while the lease is still this worker's.
 // A crash loses nothing: a leased delivery whose outcome was never recorded is due again when
-// its lease runs out. Wake-ups come by LISTEN/NOTIFY, with polling as the fallback.
+// its lease runs out.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -19,6 +20,7 @@ import {
   DELIVERIES_CHANNEL,
   DISPATCH_BATCH,
   dispatchEvents,
+  LEASES_PER_SLOT,
   recordAttempts,
   releaseLeases,
 } from '../../data/webhook-queue.ts';
@@ -27,8 +29,10 @@ import { FAILING_DISABLE_AFTER_MS } from '../retry-schedule.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { type AttemptResult, closeIdleConnections, sendWebhook } from '../send.ts';
 import type { AddressPolicy } from '../ssrf.ts';
+import { createLanes } from './lanes.ts';
 import { attemptOutcome } from './outcome.ts';
 import { createRecorder } from './recorder.ts';
+import { signal } from './signal.ts';
 import { listenForWakeUps, type WakeListener } from './wake-listener.ts';
 
 export type DeliveryWorkerOptions = {
@@ -46,9 +50,9 @@ export type DeliveryWorkerOptions = {
   random?: () => number;
   /** How often to look for events and due deliveries without a wake-up. */
   pollMs?: number;
-  /** Sends in flight in this process at most. */
+  /** Deliveries leased by this process at once (sending or waiting in their lane), at most. */
   maxInFlight?: number;
-  /** false: no background loop; the caller drives it with runOnce() (tests). */
+  /** false: no background loops; the caller drives the worker with runOnce() (tests). */
   autoRun?: boolean;
   /** The sender (tests may wrap it); send.ts's by default. */
   send?: typeof sendWebhook;
@@ -58,7 +62,7 @@ export type DeliveryWorker = {
   readonly id: string;
   /** Look for work now (new deliveries were queued, say by redeliver or recover). */
   wake(): void;
-  /** One dispatch and claim round; resolves when what it claimed has been sent and recorded. */
+  /** One dispatch and one claim; resolves when what it claimed has been sent (or dropped) and recorded. */
   runOnce(): Promise<{ dispatched: number; sent: number }>;
   /** Stops claiming, lets sends in flight finish (up to the timeout), gives back unsent leases. */
   close(): Promise<void>;
@@ -67,9 +71,13 @@ export type DeliveryWorker = {
 const CLAIM_BATCH = 100;
 const ERROR_BACKOFF_MS = 2000;
 
-/** Long enough for an attempt (timeoutMs) and its recording, with room for clock skew between processes. */
+/**
+ * A lease covers the wait in the endpoint's lane (at most LEASES_PER_SLOT − 1 sends ahead of
+ * it per slot, each within the timeout), its own send, and its recording, with room for clock
+ * skew between processes.
+ */
 export function leaseMsFor(timeoutMs: number): number {
-  return 2 * timeoutMs + 5000;
+  return (LEASES_PER_SLOT + 1) * timeoutMs + 5000;
 }
 
 export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
@@ -77,44 +85,47 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   const now = options.now ?? (() => new Date());
   const random = options.random ?? Math.random;
   const pollMs = options.pollMs ?? 200;
-  const maxInFlight = options.maxInFlight ?? 200;
+  const maxInFlight = options.maxInFlight ?? 400;
   const send = options.send ?? sendWebhook;
   const leaseMs = leaseMsFor(timeoutMs);
   const id = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const wlog = log.child({ webhook_worker: id });
 
-  const inFlight = new Map<string, { delivery: ClaimedDelivery; done: Promise<void> }>();
+  /** Leased by this worker and not yet recorded: resolves when sent and handed to the recorder, or dropped. */
+  const inFlight = new Map<string, { delivery: ClaimedDelivery; done: Promise<void>; settle: () => void }>();
   let stopping = false;
-  /** The last claim filled its batch: claim again as soon as there is room. */
+  /** Attempts made (runOnce reports how many of its claims were really sent). */
+  let attempts = 0;
+  /** The last claim found work or had no room: claim again as soon as a delivery is recorded. */
   let backlog = false;
-
-  let wakeUp: (() => void) | undefined;
-  let woken = false;
-  const wake = () => {
-    woken = true;
-    wakeUp?.();
-  };
-  const waitForWake = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (woken) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUp = undefined;
-        resolve();
-      }
-      wakeUp = done;
-    });
+  const claimSignal = signal();
+  const dispatchSignal = signal();
 
   const recorder = createRecorder(
     (batch: AttemptOutcome[]) =>
       recordAttempts(sql, { now: now(), workerId: id, failingDisableAfterMs: FAILING_DISABLE_AFTER_MS, outcomes: batch }),
     wlog,
-    // A recorded delivery frees its endpoint's concurrency slot (counted by live leases).
-    () => backlog && wake(),
+    // A recorded delivery frees its endpoint's lease (counted against its limit).
+    () => backlog && claimSignal.wake(),
   );
 
-  const deliver = async (delivery: ClaimedDelivery): Promise<void> => {
+  const finish = (delivery: ClaimedDelivery) => {
+    inFlight.get(delivery.id)?.settle();
+    inFlight.delete(delivery.id);
+  };
+
+  const lanes = createLanes(async (delivery) => {
+    const result = await attempt(delivery);
+    if (result?.statusCode === 410) {
+      // The endpoint is gone: its deliveries waiting here are not sent; recording this 410
+      // disables the endpoint and fails them (they are still leased to us, never sent).
+      lanes.dropWaiting(delivery);
+    }
+    finish(delivery);
+  }, finish);
+
+  /** Sends one delivery and hands its outcome to the recorder; undefined when nothing was sent. */
+  const attempt = async (delivery: ClaimedDelivery): Promise<AttemptResult | undefined> => {
     let secrets: string[];
     try {
       secrets = [box.open(delivery.secret), ...(delivery.previous_secret ? [box.open(delivery.previous_secret)] : [])];
@@ -122,85 +133,115 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
       // The server key does not open this endpoint's secret (a changed WEBHOOK_ENCRYPTION_KEY):
       // nothing can be signed. The lease runs out and the delivery is tried again later.
       wlog.error({ err: error, endpoint_id: delivery.endpoint_id }, 'cannot open the webhook signing secret with this server key');
-      return;
+      return undefined;
     }
-    let result: AttemptResult;
     try {
-      result = await send({ url: delivery.url, eventId: delivery.event_id, payload: delivery.payload, secrets, timeoutMs, policy, now });
+      const result = await send({
+        url: delivery.url,
+        eventId: delivery.event_id,
+        payload: delivery.payload,
+        secrets,
+        timeoutMs,
+        policy,
+        now,
+      });
+      attempts++;
+      recorder.add(attemptOutcome(delivery, result, now(), random));
+      return result;
     } catch (error) {
       wlog.error(
         { err: error, delivery_id: delivery.id },
         'webhook send failed unexpectedly; the delivery is retried when its lease expires',
       );
-      return;
+      return undefined;
     }
-    recorder.add(attemptOutcome(delivery, result, now(), random));
   };
 
-  const start = (delivery: ClaimedDelivery) => {
-    const done = deliver(delivery).finally(() => {
-      inFlight.delete(delivery.id);
-      if (backlog) wake();
-    });
-    inFlight.set(delivery.id, { delivery, done });
+  const dispatch = async (): Promise<number> => {
+    const { events, deliveries } = await dispatchEvents(sql, now());
+    if (deliveries > 0) claimSignal.wake();
+    return events;
   };
 
-  /** One round: dispatch, then claim as much as there is room for; starts the sends. */
-  const round = async (): Promise<{ dispatched: number; claimed: ClaimedDelivery[]; more: boolean }> => {
-    const dispatched = await dispatchEvents(sql, now());
+  /** Claims as much as there is room for and queues it in the lanes. */
+  const claim = async (): Promise<{ claimed: ClaimedDelivery[]; full: boolean }> => {
     const room = Math.min(CLAIM_BATCH, maxInFlight - inFlight.size);
-    let claimed: ClaimedDelivery[] = [];
-    if (room > 0) {
-      claimed = await claimDeliveries(sql, { now: now(), workerId: id, leaseMs, limit: room });
-      if (stopping) {
-        await releaseLeases(sql, { now: now(), workerId: id, deliveries: claimed });
-        claimed = [];
-      }
-      for (const delivery of claimed) start(delivery);
+    if (room <= 0) {
+      backlog = true;
+      return { claimed: [], full: false };
     }
-    backlog = room <= 0 || claimed.length === room;
-    return { dispatched: dispatched.events, claimed, more: dispatched.events === DISPATCH_BATCH || (backlog && room > 0) };
+    let claimed = await claimDeliveries(sql, { now: now(), workerId: id, leaseMs, limit: room });
+    if (stopping) {
+      await releaseLeases(sql, { now: now(), workerId: id, deliveries: claimed });
+      claimed = [];
+    }
+    for (const delivery of claimed) {
+      let settle = () => {};
+      const done = new Promise<void>((resolve) => {
+        settle = resolve;
+      });
+      inFlight.set(delivery.id, { delivery, done, settle });
+      lanes.add(delivery);
+    }
+    // A claim that found anything may have been cut short by an endpoint's limit: try again
+    // when a delivery is recorded.
+    backlog = claimed.length > 0;
+    return { claimed, full: claimed.length === room };
+  };
+
+  /** Runs `step` until stopping; waits on `wake` (or the poll interval) unless it reports more work. */
+  const loop = async (name: string, step: () => Promise<boolean>, wake: ReturnType<typeof signal>) => {
+    while (!stopping) {
+      let more: boolean;
+      try {
+        more = await step();
+      } catch (error) {
+        if (stopping) break;
+        wlog.warn({ err: error }, `webhook ${name} failed; retrying`);
+        await wake.wait(ERROR_BACKOFF_MS);
+        continue;
+      }
+      if (!more) await wake.wait(pollMs);
+    }
   };
 
   let listener: WakeListener | undefined;
-  let loop: Promise<void> = Promise.resolve();
+  let loops: Promise<unknown> = Promise.resolve();
   if (options.autoRun !== false) {
-    if (options.listenUrl) listener = listenForWakeUps({ url: options.listenUrl, channel: DELIVERIES_CHANNEL, log: wlog, onWake: wake });
-    loop = (async () => {
-      while (!stopping) {
-        woken = false;
-        let more = false;
-        try {
-          more = (await round()).more;
-        } catch (error) {
-          if (stopping) break;
-          wlog.warn({ err: error }, 'webhook worker round failed; retrying');
-          await waitForWake(ERROR_BACKOFF_MS);
-          continue;
-        }
-        if (!more) await waitForWake(pollMs);
-      }
-    })();
+    if (options.listenUrl) {
+      listener = listenForWakeUps({ url: options.listenUrl, channel: DELIVERIES_CHANNEL, log: wlog, onWake: () => claimSignal.wake() });
+    }
+    loops = Promise.all([
+      loop('dispatch', async () => (await dispatch()) === DISPATCH_BATCH, dispatchSignal),
+      loop('claim', async () => (await claim()).full, claimSignal),
+    ]);
   }
 
   let closed: Promise<void> | undefined;
   return {
     id,
-    wake,
+    wake() {
+      claimSignal.wake();
+    },
     async runOnce() {
-      const { dispatched, claimed } = await round();
+      const before = attempts;
+      const dispatched = await dispatch();
+      const { claimed } = await claim();
       await Promise.all(claimed.map((c) => inFlight.get(c.id)?.done));
       await recorder.idle();
-      return { dispatched, sent: claimed.length };
+      return { dispatched, sent: attempts - before };
     },
     close() {
       closed ??= (async () => {
         stopping = true;
-        wake();
-        await loop;
+        claimSignal.wake();
+        dispatchSignal.wake();
+        await loops;
         await listener?.close();
-        // Sends end by themselves within the timeout (send.ts enforces it); past that, their
-        // leases are given back so another worker sends them without waiting for the lease.
+        // Deliveries still waiting in a lane are given back at once; sends end by themselves
+        // within the timeout (send.ts enforces it); past that, their leases are given back too,
+        // so another worker sends them without waiting for the lease to run out.
+        const unsent = lanes.drainWaiting();
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           Promise.all([...inFlight.values()].map((f) => f.done)),
@@ -210,15 +251,15 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
         ]);
         clearTimeout(timer);
         await recorder.idle();
-        const unfinished = [...inFlight.values()].map((f) => f.delivery);
-        if (unfinished.length) {
-          await releaseLeases(sql, { now: now(), workerId: id, deliveries: unfinished }).catch((error: unknown) =>
+        const release = [...unsent, ...[...inFlight.values()].map((f) => f.delivery)];
+        if (release.length) {
+          await releaseLeases(sql, { now: now(), workerId: id, deliveries: release }).catch((error: unknown) =>
             wlog.warn({ err: error }, 'could not release webhook leases; they expire by themselves'),
           );
         }
         // Kept-alive sockets to receivers would otherwise hold the process for their idle timeout.
         closeIdleConnections();
-        wlog.info({ released: unfinished.length }, 'webhook worker stopped');
+        wlog.info({ released: release.length }, 'webhook worker stopped');
       })();
       return closed;
     },
