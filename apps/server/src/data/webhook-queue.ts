@@ -4,7 +4,8 @@
 // never recorded becomes due again when its lease runs out (at-least-once).
 //
 // Time comes from the caller (`now`), never from now(): the worker's clock is injected, so
-// tests advance it past a retry's due time instead of sleeping.
+// tests advance it past a retry's due time instead of sleeping. It is bound as ISO text, as
+// every parameter of the data layer is a string, number or array.
 import type { Sql } from '../db/sql.ts';
 
 /** NOTIFY channel: new deliveries are due (every worker LISTENs on it). */
@@ -32,6 +33,7 @@ export type Dispatched = { events: number; deliveries: number };
  * Wakes every worker (NOTIFY, delivered at commit) when it queued something.
  */
 export async function dispatchEvents(sql: Sql, now: Date): Promise<Dispatched> {
+  const at = now.toISOString();
   const rows = await sql.rows<Dispatched>`
     WITH position AS (
       SELECT txid, id FROM webhook_dispatch_position WHERE singleton FOR UPDATE SKIP LOCKED
@@ -45,7 +47,7 @@ export async function dispatchEvents(sql: Sql, now: Date): Promise<Dispatched> {
     ),
     queued AS (
       INSERT INTO webhook_deliveries (tenant_id, id, endpoint_id, event_id, event_type, status, next_attempt_at, created_at, updated_at)
-      SELECT b.tenant_id, uuidv7(), w.id, b.id, b.type, 'pending', ${now}::timestamptz, ${now}::timestamptz, ${now}::timestamptz
+      SELECT b.tenant_id, uuidv7(), w.id, b.id, b.type, 'pending', ${at}::timestamptz, ${at}::timestamptz, ${at}::timestamptz
       FROM batch b
       JOIN webhook_endpoints w ON w.tenant_id = b.tenant_id
       WHERE w.status = 'enabled'
@@ -112,14 +114,15 @@ export type ClaimInput = { now: Date; workerId: string; leaseMs: number; limit: 
  * Due deliveries of a disabled endpoint, or whose event is gone (retention), are marked failed.
  */
 export async function claimDeliveries(sql: Sql, input: ClaimInput): Promise<ClaimedDelivery[]> {
-  const { now, workerId, leaseMs, limit } = input;
-  const leaseUntil = new Date(now.getTime() + leaseMs);
+  const { workerId, leaseMs, limit } = input;
+  const at = input.now.toISOString();
+  const leaseUntil = new Date(input.now.getTime() + leaseMs).toISOString();
   return sql.rows<ClaimedDelivery>`
     WITH leased AS (
       SELECT d.tenant_id, d.endpoint_id, count(*)::int AS n
       FROM webhook_deliveries d
-      WHERE d.status = 'pending' AND d.next_attempt_at > ${now}::timestamptz AND d.next_attempt_at <= ${leaseUntil}::timestamptz
-        AND d.lease_expires_at > ${now}::timestamptz
+      WHERE d.status = 'pending' AND d.next_attempt_at > ${at}::timestamptz AND d.next_attempt_at <= ${leaseUntil}::timestamptz
+        AND d.lease_expires_at > ${at}::timestamptz
       GROUP BY d.tenant_id, d.endpoint_id
     ),
     saturated AS (
@@ -130,8 +133,8 @@ export async function claimDeliveries(sql: Sql, input: ClaimInput): Promise<Clai
     candidates AS (
       SELECT d.tenant_id, d.id, d.endpoint_id, d.event_id, d.next_attempt_at
       FROM webhook_deliveries d
-      WHERE d.status = 'pending' AND d.next_attempt_at <= ${now}::timestamptz
-        AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= ${now}::timestamptz)
+      WHERE d.status = 'pending' AND d.next_attempt_at <= ${at}::timestamptz
+        AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= ${at}::timestamptz)
         AND NOT EXISTS (SELECT 1 FROM saturated s WHERE s.tenant_id = d.tenant_id AND s.endpoint_id = d.endpoint_id)
       ORDER BY d.next_attempt_at
       LIMIT ${limit}::int
@@ -155,7 +158,7 @@ export async function claimDeliveries(sql: Sql, input: ClaimInput): Promise<Clai
     ),
     abandoned AS (
       UPDATE webhook_deliveries d
-      SET status = 'failed', next_attempt_at = NULL, lease_expires_at = NULL, leased_by = NULL, updated_at = ${now}::timestamptz
+      SET status = 'failed', next_attempt_at = NULL, lease_expires_at = NULL, leased_by = NULL, updated_at = ${at}::timestamptz
       FROM judged j
       WHERE NOT j.sendable AND d.tenant_id = j.tenant_id AND d.id = j.id
     ),
@@ -167,7 +170,7 @@ export async function claimDeliveries(sql: Sql, input: ClaimInput): Promise<Clai
       RETURNING d.tenant_id, d.id, d.endpoint_id, d.event_id, d.attempt_count
     )
     SELECT c.tenant_id, c.id, c.endpoint_id, c.event_id, c.attempt_count, e.url, e.max_concurrency, e.secret,
-           CASE WHEN e.previous_secret_expires_at > ${now}::timestamptz THEN e.previous_secret END AS previous_secret,
+           CASE WHEN e.previous_secret_expires_at > ${at}::timestamptz THEN e.previous_secret END AS previous_secret,
            ev.payload
     FROM claimed c
     JOIN webhook_endpoints e ON e.tenant_id = c.tenant_id AND e.id = c.endpoint_id
@@ -205,7 +208,8 @@ export type RecordInput = { now: Date; workerId: string; failingDisableAfterMs: 
  * Returns the deliveries recorded.
  */
 export async function recordAttempts(sql: Sql, input: RecordInput): Promise<number> {
-  const { now, workerId, failingDisableAfterMs, outcomes } = input;
+  const { workerId, failingDisableAfterMs, outcomes } = input;
+  const at = input.now.toISOString();
   const rows = await sql.rows<{ recorded: number }>`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(outcomes)}::jsonb) AS i (
@@ -230,7 +234,7 @@ export async function recordAttempts(sql: Sql, input: RecordInput): Promise<numb
     judged AS (
       SELECT f.tenant_id, f.id, f.failing_since,
              CASE WHEN f.gone THEN 'gone'
-                  WHEN ${now}::timestamptz - f.failing_since >= ${failingDisableAfterMs}::int * interval '1 millisecond' THEN 'failing'
+                  WHEN ${at}::timestamptz - f.failing_since >= ${failingDisableAfterMs}::int * interval '1 millisecond' THEN 'failing'
              END AS disabled_reason
       FROM (
         SELECT e.tenant_id, e.id, h.gone,
@@ -250,7 +254,7 @@ export async function recordAttempts(sql: Sql, input: RecordInput): Promise<numb
           status = CASE WHEN j.disabled_reason IS NULL THEN 'enabled' ELSE 'disabled' END,
           disabled_reason = j.disabled_reason,
           version = e.version + (j.disabled_reason IS NOT NULL)::int,
-          updated_at = CASE WHEN j.disabled_reason IS NULL THEN e.updated_at ELSE ${now}::timestamptz END
+          updated_at = CASE WHEN j.disabled_reason IS NULL THEN e.updated_at ELSE ${at}::timestamptz END
       FROM judged j
       WHERE e.tenant_id = j.tenant_id AND e.id = j.id AND e.status = 'enabled'
         AND (j.disabled_reason IS NOT NULL OR e.failing_since IS DISTINCT FROM j.failing_since)
@@ -263,7 +267,7 @@ export async function recordAttempts(sql: Sql, input: RecordInput): Promise<numb
                         ELSE 'failed' END,
           next_attempt_at = CASE WHEN v.outcome = 'retry' AND j.disabled_reason IS NULL THEN v.next_attempt_at END,
           attempt_count = d.attempt_count + 1,
-          lease_expires_at = NULL, leased_by = NULL, updated_at = ${now}::timestamptz
+          lease_expires_at = NULL, leased_by = NULL, updated_at = ${at}::timestamptz
       FROM valid v
       LEFT JOIN judged j ON j.tenant_id = v.tenant_id AND j.id = v.endpoint_id
       WHERE d.tenant_id = v.tenant_id AND d.id = v.delivery_id AND d.status = 'pending'
@@ -277,7 +281,7 @@ export async function recordAttempts(sql: Sql, input: RecordInput): Promise<numb
     ),
     orphaned AS (
       UPDATE webhook_deliveries d
-      SET status = 'failed', next_attempt_at = NULL, lease_expires_at = NULL, leased_by = NULL, updated_at = ${now}::timestamptz
+      SET status = 'failed', next_attempt_at = NULL, lease_expires_at = NULL, leased_by = NULL, updated_at = ${at}::timestamptz
       FROM judged j
       WHERE j.disabled_reason IS NOT NULL AND d.tenant_id = j.tenant_id AND d.endpoint_id = j.id AND d.status = 'pending'
         AND NOT EXISTS (SELECT 1 FROM valid v WHERE v.tenant_id = d.tenant_id AND v.delivery_id = d.id)
@@ -294,10 +298,11 @@ export async function releaseLeases(
   sql: Sql,
   input: { now: Date; workerId: string; deliveries: readonly { tenant_id: string; id: string }[] },
 ): Promise<number> {
-  const { now, workerId, deliveries } = input;
+  const { workerId, deliveries } = input;
+  const at = input.now.toISOString();
   return sql.count`
     UPDATE webhook_deliveries d
-    SET lease_expires_at = NULL, leased_by = NULL, next_attempt_at = ${now}::timestamptz
+    SET lease_expires_at = NULL, leased_by = NULL, next_attempt_at = ${at}::timestamptz
     FROM unnest(${deliveries.map((d) => d.tenant_id)}::uuid[], ${deliveries.map((d) => d.id)}::uuid[]) AS r (tenant_id, id)
     WHERE d.tenant_id = r.tenant_id AND d.id = r.id AND d.status = 'pending' AND d.leased_by = ${workerId}`;
 }

@@ -32,7 +32,8 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  const problems = server?.logs.lines().filter((l) => l.level >= 40) ?? [];
+  // The LISTEN test ends the wake-up connection on purpose; anything else is shown.
+  const problems = server?.logs.lines().filter((l) => l.level >= 40 && !l.msg.includes('wake-up connection lost')) ?? [];
   if (problems.length) console.warn(problems.map((l) => JSON.stringify(l)).join('\n'));
   await server?.close();
   for (const r of receivers) await r.close();
@@ -163,5 +164,22 @@ describe('deliveries of API writes', () => {
     expect(receiver.received[1]!.webhookId).toBe(eventId);
     expect(receiver.received[1]!.body).toBe(receiver.received[0]!.body);
     expect(verifies(endpoint.secret, receiver.received[1]!)).toBe(true);
+  });
+
+  it('the wake-up connection (LISTEN) comes back after the database ended it', async () => {
+    const listeners = async () =>
+      (
+        await db.pool.query<{ pid: number; state: string; query: string }>(
+          `SELECT pid, state, query FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'deals-api-webhooks'`,
+        )
+      ).rows;
+    const [before] = await listeners();
+    expect(before?.query).toBe('LISTEN webhook_deliveries');
+    await db.pool.query('SELECT pg_terminate_backend($1)', [before!.pid]);
+    await until('a new LISTEN connection', async () => (await listeners()).some((l) => l.pid !== before!.pid), 10_000, 50);
+    const call = as(world.apiKey, world.department.id);
+    const { receiver } = await receiverWithEndpoint(call, ['customer.created']);
+    expect((await call('POST', '/customers', { body: { last_name: 'After reconnect' } })).status).toBe(201);
+    await until('the delivery', () => receiver.received.length === 1);
   });
 });

@@ -52,6 +52,11 @@ export type DeliveryWorkerOptions = {
   pollMs?: number;
   /** Deliveries leased by this process at once (sending or waiting in their lane), at most. */
   maxInFlight?: number;
+  /**
+   * How long close() waits for sends in flight before giving their leases back (default: the
+   * timeout, which bounds every send). A process with a shorter shutdown grace passes less.
+   */
+  drainMs?: number;
   /** false: no background loops; the caller drives the worker with runOnce() (tests). */
   autoRun?: boolean;
   /** The sender (tests may wrap it); send.ts's by default. */
@@ -246,7 +251,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
         await Promise.race([
           Promise.all([...inFlight.values()].map((f) => f.done)),
           new Promise((resolve) => {
-            timer = setTimeout(resolve, timeoutMs + 1000);
+            timer = setTimeout(resolve, options.drainMs ?? timeoutMs + 1000);
           }),
         ]);
         clearTimeout(timer);

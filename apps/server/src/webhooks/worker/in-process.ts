@@ -33,6 +33,9 @@ export async function startWebhooks(config: Config, db: Database, databaseUrl: s
       box: services.secrets,
       policy: services.urlPolicy,
       timeoutMs: services.timeoutMs,
+      // Sends still running when the shutdown grace is nearly over are cut off by the exit:
+      // their leases are given back first, so another process sends them at once.
+      drainMs: Math.max(0, Math.min(services.timeoutMs + 1000, config.shutdownGraceMs - 2000)),
     });
   }
   return { services, worker };

@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 
 const RECONNECT_MS = 1000;
+const RECONNECT_MAX_MS = 30_000;
 
 export type WakeListener = { close(): Promise<void> };
 
@@ -14,6 +15,8 @@ export function listenForWakeUps(options: { url: string; channel: string; log: L
   let client: pg.Client | undefined;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
+  /** Failures in a row: the pause doubles with each, up to RECONNECT_MAX_MS (a database that is down). */
+  let failures = 0;
 
   const connect = async () => {
     timer = undefined;
@@ -27,8 +30,9 @@ export function listenForWakeUps(options: { url: string; channel: string; log: L
       c.removeAllListeners('notification');
       void c.end().catch(() => undefined);
       if (closed) return;
-      log.warn({ err: error }, 'webhook wake-up connection lost; polling until it is back');
-      timer = setTimeout(connect, RECONNECT_MS);
+      if (failures === 0) log.warn({ err: error }, 'webhook wake-up connection lost; polling until it is back');
+      timer = setTimeout(connect, Math.min(RECONNECT_MS * 2 ** failures, RECONNECT_MAX_MS));
+      failures++;
       timer.unref();
     };
     c.on('error', fail);
@@ -37,6 +41,7 @@ export function listenForWakeUps(options: { url: string; channel: string; log: L
     try {
       await c.connect();
       await c.query(`LISTEN ${channel}`);
+      failures = 0;
       // Whatever was notified while we were not listening is found by this claim.
       onWake();
     } catch (error) {
