@@ -181,9 +181,7 @@ export async function currentFeedPosition(sql: Sql): Promise<string> {
 /** GET /events: one page of the scope's feed, its body built from the stored payload texts. */
 export async function listEvents(sql: Sql, scope: Scope, query: EventListQuery): Promise<JsonText<EventList>> {
   const limit = query.limit ?? 25;
-  // The validator fills in the contract's default (start=oldest), so only start=now is told
-  // apart from an absent start: a cursor with start=oldest is the cursor.
-  if (query.cursor !== undefined && query.start === 'now') {
+  if (query.cursor !== undefined && query.start !== undefined) {
     throw new ApiProblem('malformed-request', 'Send either start or cursor: a cursor already says where the feed continues.');
   }
   const given = decodeCursor(query.cursor, cursorScope(scope), cursorKeys.xid8);

@@ -96,8 +96,9 @@ describe('listEvents', () => {
     expect((await readAll(t.call, now.json.next_cursor)).events).toEqual([]);
   });
 
-  it('400 for start=now with a cursor, an edited cursor, or a cursor of another department or tenant', async () => {
+  it('400 for start (now or oldest) with a cursor, an edited cursor, or a cursor of another department or tenant', async () => {
     expectProblem(await feedPage(t.call, `start=now&cursor=${start}`), 400);
+    expectProblem(await feedPage(t.call, `start=oldest&cursor=${start}`), 400);
     const decoded = JSON.parse(Buffer.from(end, 'base64url').toString());
     const edited = (change: Record<string, unknown>) => Buffer.from(JSON.stringify({ ...decoded, ...change })).toString('base64url');
     for (const k of ['-1', '18446744073709551616', '1.5', '', 'abc', ' 1']) {

@@ -1598,7 +1598,8 @@ export interface components {
         /**
          * @description Where a feed without `cursor` starts: `oldest` (the oldest event kept) or `now` (no
          *     events, only a `next_cursor` at the present: take it before a full list read when you
-         *     bootstrap a mirror). Not allowed together with `cursor`.
+         *     bootstrap a mirror). Without both `start` and `cursor`: `oldest`. Not allowed together
+         *     with `cursor`.
          */
         EventStart: "oldest" | "now";
         /**
@@ -2188,7 +2189,8 @@ export interface operations {
                 /**
                  * @description Where a feed without `cursor` starts: `oldest` (the oldest event kept) or `now` (no
                  *     events, only a `next_cursor` at the present: take it before a full list read when you
-                 *     bootstrap a mirror). Not allowed together with `cursor`.
+                 *     bootstrap a mirror). Without both `start` and `cursor`: `oldest`. Not allowed together
+                 *     with `cursor`.
                  */
                 start?: components["parameters"]["EventStart"];
                 /**
