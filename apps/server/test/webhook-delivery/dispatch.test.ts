@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimDeliveries, dispatchEvents, LEASES_PER_SLOT } from '../../src/data/webhook-queue.ts';
 import { createDatabase, type Database } from '../../src/db/database.ts';
+import { preparedSql } from '../../src/db/sql.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { seedWorld, type World } from '../support/fixtures.ts';
 import { deliveriesOf, insertEndpoint, insertEvent, type TestEndpoint } from './support.ts';
@@ -127,6 +128,31 @@ describe('dispatch', () => {
     await dispatchAll();
     expect(await eventIdsOf(endpoint)).toEqual([after.id]);
     expect(before.id).not.toBe(after.id);
+  });
+
+  it('with nothing to dispatch, a dispatch takes no transaction id (it polls every 200 ms in every process)', async () => {
+    await dispatchAll();
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      expect(await dispatchEvents(preparedSql(client as unknown as pg.Pool), new Date())).toEqual({ events: 0, deliveries: 0 });
+      const { rows } = await client.query('SELECT pg_current_xact_id_if_assigned() AS xid');
+      expect(rows[0].xid).toBeNull();
+      // And with something to dispatch it does lock (and so takes one).
+      await insertEvent(db.pool, { tenantId: world.tenant.tenant_id, departmentId: world.department.id, type: 'deal.created' });
+      await client.query('COMMIT');
+      await client.query('BEGIN');
+      const deadline = Date.now() + 10_000;
+      while ((await dispatchEvents(preparedSql(client as unknown as pg.Pool), new Date())).events === 0 && Date.now() < deadline) {
+        await client.query('ROLLBACK');
+        await client.query('BEGIN');
+      }
+      expect((await client.query('SELECT pg_current_xact_id_if_assigned() AS xid')).rows[0].xid).not.toBeNull();
+    } finally {
+      await client.query('ROLLBACK');
+      await client.end();
+    }
   });
 
   it('a rolled back event is never queued', async () => {
