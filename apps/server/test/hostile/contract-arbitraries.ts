@@ -35,6 +35,7 @@ const SUPPORTED = new Set([
   'anyOf',
   'oneOf',
   'items',
+  'minItems',
   'maxItems',
   'uniqueItems',
   'properties',
@@ -161,6 +162,7 @@ const PATTERN_EDGES = [
   '2026-03-05T10:29:46Z',
   '2026-03-05T10:29:46.000000+00:00',
 ];
+const INVALID_URIS = ['not a url', 'http//x.example', '://x.example', 'http://', 'ht tp://x.example', '/relative/path'];
 const INVALID_EMAILS = ['no-at-sign', 'a@', '@b.example', 'a b@c.example', 'a@@b.example'];
 
 export function translator({ document, pools, hostile = {} }: TranslatorOptions) {
@@ -235,6 +237,15 @@ export function translator({ document, pools, hostile = {} }: TranslatorOptions)
         return matching(validDateTime.filter((v) => v.length <= max));
       case 'email':
         return matching(validEmail.filter((v) => v.length <= max));
+      case 'uri':
+        // Webhook URLs: a closed port on 127.0.0.1 (tests allow private networks), so a test
+        // send fails fast instead of resolving random names.
+        return matching(
+          pooled(
+            name,
+            fc.webPath().map((path) => `http://127.0.0.1:9${path.startsWith('/') ? path : `/${path}`}`.slice(0, max)),
+          ).filter((v) => v.length >= min),
+        );
       case undefined:
         break;
       default:
@@ -296,11 +307,12 @@ export function translator({ document, pools, hostile = {} }: TranslatorOptions)
 
   function validArray(s: Schema, name: string, place: Place): Arbitrary<unknown[]> {
     const items = valid(s.items as Schema, name, place);
+    const minItems = (s.minItems as number | undefined) ?? 0;
     const maxItems = (s.maxItems as number | undefined) ?? 10;
-    const usual = Math.min(maxItems, 4);
+    const usual = Math.max(minItems, Math.min(maxItems, 4));
     const few = s.uniqueItems
-      ? fc.uniqueArray(items, { maxLength: usual, selector: (v) => JSON.stringify(v) })
-      : fc.array(items, { maxLength: usual });
+      ? fc.uniqueArray(items, { minLength: minItems, maxLength: usual, selector: (v) => JSON.stringify(v) })
+      : fc.array(items, { minLength: minItems, maxLength: usual });
     const full = s.uniqueItems
       ? fc.uniqueArray(items, { minLength: maxItems, maxLength: maxItems, selector: (v) => JSON.stringify(v) })
       : fc.array(items, { minLength: maxItems, maxLength: maxItems });
@@ -367,6 +379,7 @@ export function translator({ document, pools, hostile = {} }: TranslatorOptions)
     if (s.format === 'date') mutations.push(fc.constantFrom(...INVALID_DATES));
     if (s.format === 'date-time') mutations.push(fc.constantFrom(...INVALID_DATE_TIMES));
     if (s.format === 'email') mutations.push(fc.constantFrom(...INVALID_EMAILS));
+    if (s.format === 'uri') mutations.push(fc.constantFrom(...INVALID_URIS));
     if (hostile[name]?.length) mutations.push(fc.constantFrom(...hostile[name]!));
     if (typeof s.pattern === 'string') {
       const pattern = new RegExp(s.pattern, 'u');
@@ -401,6 +414,11 @@ export function translator({ document, pools, hostile = {} }: TranslatorOptions)
       }),
     ];
     if (s.uniqueItems) mutations.push(valid(items, name, place).map((v) => [v, v]));
+    // Too few items; not in a query, where an empty array is the parameter left out (valid).
+    const minItems = (s.minItems as number | undefined) ?? 0;
+    if (minItems > 0 && place !== 'query') {
+      mutations.push(fc.array(valid(items, name, place), { minLength: minItems - 1, maxLength: minItems - 1 }));
+    }
     return fc.oneof(...mutations);
   }
 

@@ -48,6 +48,7 @@ function requestsFor(op: Operation, index: number): FuzzRequest[] {
   const { world } = hostile;
   const random = '019cbd8b-dd90-7119-b13e-f99dc519c4ad';
   const dealTargets = op.operationId === 'deleteDeal' ? hostile.deletableDealIds : hostile.dealIds;
+  const endpointTargets = op.operationId === 'deleteWebhookEndpoint' ? hostile.deletableEndpointIds : hostile.endpointIds;
   const arbitrary = requestArbitrary(op, {
     document,
     basePath: contract.basePath,
@@ -62,6 +63,8 @@ function requestsFor(op: Operation, index: number): FuzzRequest[] {
       employee_id: [...world.department.employees.map((e) => e.id), world.otherDepartment.employees[0]!.id],
       email: [...hostile.customerEmails.slice(0, 5), hostile.customerEmails[0]!.toUpperCase()],
       cursor: hostile.cursors,
+      endpoint_id: [...endpointTargets, hostile.otherTenantEndpointId, random],
+      event_id: [...hostile.eventIds, random],
       'If-Match': ['*', '"1"', '"2"', '"3"', 'W/"1"', '"1", "2"', '"999999999"'],
       'Idempotency-Key': ['fuzz-shared-key-1', 'fuzz-shared-key-2'],
     },

@@ -23,6 +23,13 @@ export type HostileWorld = {
   otherTenantCursor: string;
   /** Real cursors with a field changed but the query fingerprint kept. */
   tamperedCursors: string[];
+  /** Webhook endpoints of ours that stay (URL: a closed port on 127.0.0.1), and one of the other tenant. */
+  endpointIds: string[];
+  /** Webhook endpoints that fuzzed DELETEs may take away. */
+  deletableEndpointIds: string[];
+  otherTenantEndpointId: string;
+  /** Events of ours, of the other department and of the other tenant. */
+  eventIds: string[];
 };
 
 // Names that mean something to SQL, LIKE or regular expressions, to search for literally.
@@ -115,6 +122,27 @@ export async function buildHostileWorld(server: TestServer, sizes = { customers:
     'a customer',
   ).id;
 
+  // Webhook endpoints whose deliveries fail fast (nothing listens on port 9): the test sends run.
+  const endpointBody = { url: 'http://127.0.0.1:9/fuzz', enabled_events: ['*'] };
+  const endpoints = await inBatches(Array.from({ length: 6 }), 3, async () =>
+    created(await call('POST', '/webhook-endpoints', { body: endpointBody }), 'a webhook endpoint'),
+  );
+  const endpointIds = endpoints.slice(0, 3).map((e) => e.id);
+  const deletableEndpointIds = endpoints.slice(3).map((e) => e.id);
+  const otherTenantEndpointId = created(
+    await call('POST', '/webhook-endpoints', { body: endpointBody, ...otherTenant }),
+    'a webhook endpoint',
+  ).id;
+  const eventsOf = async (options: Parameters<typeof call>[2] = {}) => {
+    const reply = await call('GET', '/events?limit=20', options);
+    return ((reply.json as { data?: { id: string }[] } | undefined)?.data ?? []).map((e) => e.id);
+  };
+  const eventIds = [
+    ...(await eventsOf()),
+    ...(await eventsOf({ departmentId: world.otherDepartment.id })).slice(-2),
+    ...(await eventsOf(otherTenant)).slice(-2),
+  ];
+
   const cursorOf = async (path: string, options: Parameters<typeof call>[2] = {}) => {
     const reply = await call('GET', path, options);
     const cursor = (reply.json as { next_cursor?: string | null } | undefined)?.next_cursor;
@@ -131,6 +159,8 @@ export async function buildHostileWorld(server: TestServer, sizes = { customers:
     await cursorOf('/steps?limit=1'),
     await cursorOf('/employees?limit=1'),
     await cursorOf(`/deals/${dealIds[0]}/step-changes?limit=1`),
+    await cursorOf('/events?limit=1'),
+    await cursorOf('/webhook-endpoints?limit=1'),
   ];
   const otherTenantCursor = await cursorOf('/deals?limit=1', otherTenant);
   // The fingerprint `f` binds a cursor to its query; the sort key `k` and id `i` it does not
@@ -163,5 +193,9 @@ export async function buildHostileWorld(server: TestServer, sizes = { customers:
     cursors,
     otherTenantCursor,
     tamperedCursors,
+    endpointIds,
+    deletableEndpointIds,
+    otherTenantEndpointId,
+    eventIds,
   };
 }
