@@ -295,4 +295,16 @@ describe('delivery', () => {
     const statuses = (await deliveriesOf(db, endpoint.id)).map((d) => d.status);
     expect(statuses).toEqual(['failed', 'failed', 'failed']);
   });
+
+  it("an endpoint's max_concurrency bounds the requests it gets at once", async () => {
+    const { receiver, endpoint, event } = await setup({ maxConcurrency: 3 });
+    const clock = manualClock();
+    const w = worker(clock);
+    for (let i = 0; i < 12; i++) await event();
+    receiver.always({ status: 200, delayMs: 150 });
+    expect((await round(w)).sent).toBe(12);
+    expect(receiver.received).toHaveLength(12);
+    expect(receiver.peakInFlight()).toBe(3);
+    expect((await deliveriesOf(db, endpoint.id)).every((d) => d.status === 'succeeded')).toBe(true);
+  });
 });

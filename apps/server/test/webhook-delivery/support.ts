@@ -31,6 +31,8 @@ export type Receiver = {
   always(answer: Answer): void;
   /** Requests received and not yet answered. */
   inFlight(): number;
+  /** The most requests that were unanswered at once. */
+  peakInFlight(): number;
   /** Every received request whose signature verifies with `secret` (standardwebhooks, clock tolerance 5 min). */
   verifiedWith(secret: string): Received[];
   close(): Promise<void>;
@@ -41,6 +43,7 @@ export async function startReceiver(path = '/hook'): Promise<Receiver> {
   const queue: Answer[] = [];
   let fallback: Answer = {};
   let unanswered = 0;
+  let peak = 0;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -53,6 +56,7 @@ export async function startReceiver(path = '/hook'): Promise<Receiver> {
       });
       const a = queue.shift() ?? fallback;
       unanswered++;
+      peak = Math.max(peak, unanswered);
       const reply = () => {
         unanswered--;
         if (res.destroyed) return;
@@ -74,6 +78,7 @@ export async function startReceiver(path = '/hook'): Promise<Receiver> {
       fallback = answer;
     },
     inFlight: () => unanswered,
+    peakInFlight: () => peak,
     verifiedWith: (secret) => received.filter((r) => verifies(secret, r)),
     async close() {
       server.closeAllConnections();
