@@ -196,13 +196,19 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
 
   /** Runs `step` until stopping; waits on `wake` (or the poll interval) unless it reports more work. */
   const loop = async (name: string, step: () => Promise<boolean>, wake: ReturnType<typeof signal>) => {
+    // A database that is down (or not migrated yet) fails every step: one warning per minute.
+    let lastWarning = 0;
     while (!stopping) {
       let more: boolean;
       try {
         more = await step();
+        lastWarning = 0;
       } catch (error) {
         if (stopping) break;
-        wlog.warn({ err: error }, `webhook ${name} failed; retrying`);
+        if (Date.now() - lastWarning >= 60_000) {
+          lastWarning = Date.now();
+          wlog.warn({ err: error }, `webhook ${name} failed; retrying every ${ERROR_BACKOFF_MS / 1000} s`);
+        }
         await wake.wait(ERROR_BACKOFF_MS);
         continue;
       }
