@@ -192,6 +192,7 @@ export async function claimDeliveries(sql: Sql, input: ClaimInput): Promise<Clai
 export type AttemptOutcome = {
   tenant_id: string;
   delivery_id: string;
+  endpoint_id: string;
   /** The delivery's attempt_count when it was claimed: the record applies only to that claim. */
   claimed_attempt_count: number;
   attempted_at: string;
@@ -212,23 +213,29 @@ export type RecordInput = { now: Date; workerId: string; failingDisableAfterMs: 
  * is left to that worker. An endpoint's first failure since its last success sets
  * failing_since; a success clears it; failures for FAILING_DISABLE_AFTER_MS disable it
  * ('failing'), a 410 at once ('gone'). A disabled endpoint's other pending deliveries fail.
- * Returns the deliveries recorded.
+ * Returns how many were recorded, and the batch's endpoints that take no more deliveries.
  */
-export async function recordAttempts(sql: Sql, input: RecordInput): Promise<number> {
+export type Recorded = {
+  recorded: number;
+  /** Endpoints of the batch that are disabled (by this statement or earlier) or deleted. */
+  stopped: { tenant_id: string; endpoint_id: string }[];
+};
+
+export async function recordAttempts(sql: Sql, input: RecordInput): Promise<Recorded> {
   const { workerId, failingDisableAfterMs, outcomes } = input;
   const at = input.now.toISOString();
-  const rows = await sql.rows<{ recorded: number }>`
+  const rows = await sql.rows<Recorded>`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${JSON.stringify(outcomes)}::jsonb) AS i (
-        tenant_id uuid, delivery_id uuid, claimed_attempt_count int, attempted_at timestamptz, status_code int,
+        tenant_id uuid, delivery_id uuid, endpoint_id uuid, claimed_attempt_count int, attempted_at timestamptz, status_code int,
         duration_ms int, error text, response_body text, outcome text, next_attempt_at timestamptz)
     ),
     -- The outcomes this worker may still record: the delivery is still leased to it, for the
     -- attempt it claimed.
     valid AS (
-      SELECT i.*, d.endpoint_id
+      SELECT i.*
       FROM input i
-      JOIN webhook_deliveries d ON d.tenant_id = i.tenant_id AND d.id = i.delivery_id
+      JOIN webhook_deliveries d ON d.tenant_id = i.tenant_id AND d.id = i.delivery_id AND d.endpoint_id = i.endpoint_id
       WHERE d.status = 'pending' AND d.leased_by = ${workerId} AND d.attempt_count = i.claimed_attempt_count
     ),
     health AS (
@@ -292,9 +299,19 @@ export async function recordAttempts(sql: Sql, input: RecordInput): Promise<numb
       FROM judged j
       WHERE j.disabled_reason IS NOT NULL AND d.tenant_id = j.tenant_id AND d.endpoint_id = j.id AND d.status = 'pending'
         AND NOT EXISTS (SELECT 1 FROM valid v WHERE v.tenant_id = d.tenant_id AND v.delivery_id = d.id)
+    ),
+    -- Endpoints no longer to be sent to (disabled here or by someone else, or deleted): the
+    -- worker drops their deliveries still waiting in its lanes.
+    stopped AS (
+      SELECT DISTINCT i.tenant_id, i.endpoint_id
+      FROM input i
+      LEFT JOIN webhook_endpoints e ON e.tenant_id = i.tenant_id AND e.id = i.endpoint_id
+      LEFT JOIN judged j ON j.tenant_id = i.tenant_id AND j.id = i.endpoint_id
+      WHERE e.id IS NULL OR e.status <> 'enabled' OR j.disabled_reason IS NOT NULL
     )
-    SELECT (SELECT count(*)::int FROM recorded) AS recorded`;
-  return rows[0]?.recorded ?? 0;
+    SELECT (SELECT count(*)::int FROM recorded) AS recorded,
+           (SELECT coalesce(json_agg(json_build_object('tenant_id', s.tenant_id, 'endpoint_id', s.endpoint_id)), '[]') FROM stopped s) AS stopped`;
+  return { recorded: rows[0]?.recorded ?? 0, stopped: rows[0]?.stopped ?? [] };
 }
 
 /**

@@ -21,6 +21,7 @@ export async function webhookDeliveryVariants(loaded: LoadedDatabase, add: AddVa
         {
           tenant_id: delivery.tenant_id,
           delivery_id: delivery.id,
+          endpoint_id: uuidv7(),
           claimed_attempt_count: 0,
           attempted_at: now.toISOString(),
           status_code: 500,

@@ -182,4 +182,30 @@ describe('deliveries of API writes', () => {
     expect((await call('POST', '/customers', { body: { last_name: 'After reconnect' } })).status).toBe(201);
     await until('the delivery', () => receiver.received.length === 1);
   });
+
+  it('disabling an endpoint stops deliveries already leased and waiting for a free slot', async () => {
+    const call = as(world.apiKey, world.department.id);
+    const { receiver, endpoint } = await receiverWithEndpoint(call, ['customer.created']);
+    receiver.always({ status: 200, delayMs: 400 });
+    for (let i = 0; i < 30; i++) expect((await call('POST', '/customers', { body: { last_name: `Waiting-${i}` } })).status).toBe(201);
+    // Ten at a time (max_concurrency); the rest wait in the worker's lane for the endpoint.
+    await until('a full slot of deliveries at the receiver', () => receiver.inFlight() === 10);
+    const disabled = await call('PATCH', `/webhook-endpoints/${endpoint.id}`, { body: { status: 'disabled' } });
+    expect(disabled.status, disabled.text).toBe(200);
+    await until(
+      'nothing pending or in flight',
+      async () =>
+        receiver.inFlight() === 0 &&
+        (await db.pool.query(`SELECT 1 FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending'`, [endpoint.id])).rowCount ===
+          0,
+    );
+    // The slot in flight at the PATCH, and at most the one started before its outcome was recorded.
+    expect(receiver.received.length).toBeLessThanOrEqual(20);
+    const { rows } = await db.pool.query(
+      `SELECT status, count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1 GROUP BY status`,
+      [endpoint.id],
+    );
+    const byStatus = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    expect(byStatus.failed).toBeGreaterThanOrEqual(10);
+  });
 });

@@ -110,8 +110,20 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
     (batch: AttemptOutcome[]) =>
       recordAttempts(sql, { now: now(), workerId: id, failingDisableAfterMs: FAILING_DISABLE_AFTER_MS, outcomes: batch }),
     wlog,
-    // A recorded delivery frees its endpoint's lease (counted against its limit).
-    () => backlog && claimSignal.wake(),
+    (result) => {
+      // An endpoint disabled or deleted meanwhile (PATCH, DELETE, 5 days of failures) gets
+      // nothing more: what waits for it in a lane is dropped and its leases given back, so a
+      // claim fails them at once (disabled endpoint) instead of when the leases run out.
+      const dropped = (result?.stopped ?? []).flatMap((endpoint) => lanes.dropWaiting(endpoint));
+      if (dropped.length) {
+        releaseLeases(sql, { now: now(), workerId: id, deliveries: dropped }).then(
+          () => claimSignal.wake(),
+          (error: unknown) => wlog.warn({ err: error }, 'could not release webhook leases; they expire by themselves'),
+        );
+      }
+      // A recorded delivery frees its endpoint's lease (counted against its limit).
+      if (backlog) claimSignal.wake();
+    },
   );
 
   const finish = (delivery: ClaimedDelivery) => {

@@ -6,8 +6,8 @@ import type { ClaimedDelivery } from '../../data/webhook-queue.ts';
 export type Lanes = {
   /** Queues a delivery; `send` runs when its endpoint has a free slot. */
   add(delivery: ClaimedDelivery): void;
-  /** Drops the endpoint's waiting deliveries (it answered 410: nothing more goes to it). */
-  dropWaiting(delivery: ClaimedDelivery): ClaimedDelivery[];
+  /** Drops an endpoint's waiting deliveries (it answered 410, or was disabled or deleted: nothing more goes to it). */
+  dropWaiting(endpoint: { tenant_id: string; endpoint_id: string }): ClaimedDelivery[];
   /** Drops every waiting delivery (stopping); returns them. */
   drainWaiting(): ClaimedDelivery[];
 };
@@ -16,7 +16,7 @@ type Lane = { running: number; waiting: ClaimedDelivery[] };
 
 export function createLanes(send: (delivery: ClaimedDelivery) => Promise<void>, dropped: (delivery: ClaimedDelivery) => void): Lanes {
   const lanes = new Map<string, Lane>();
-  const keyOf = (d: ClaimedDelivery) => `${d.tenant_id}/${d.endpoint_id}`;
+  const keyOf = (d: { tenant_id: string; endpoint_id: string }) => `${d.tenant_id}/${d.endpoint_id}`;
 
   const pump = (key: string) => {
     const lane = lanes.get(key);
@@ -46,8 +46,8 @@ export function createLanes(send: (delivery: ClaimedDelivery) => Promise<void>, 
       lane.waiting.push(delivery);
       pump(key);
     },
-    dropWaiting(delivery) {
-      const lane = lanes.get(keyOf(delivery));
+    dropWaiting(endpoint) {
+      const lane = lanes.get(keyOf(endpoint));
       return lane ? drop(lane) : [];
     },
     drainWaiting() {

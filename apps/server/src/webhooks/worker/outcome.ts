@@ -24,6 +24,7 @@ export function attemptOutcome(delivery: ClaimedDelivery, result: AttemptResult,
   return {
     tenant_id: delivery.tenant_id,
     delivery_id: delivery.id,
+    endpoint_id: delivery.endpoint_id,
     claimed_attempt_count: delivery.attempt_count,
     attempted_at: result.attemptedAt.toISOString(),
     status_code: result.statusCode,

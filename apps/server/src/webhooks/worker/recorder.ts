@@ -18,15 +18,18 @@ export type Recorder = {
  * deliveries stay leased, become due when their leases run out, and are sent again
  * (at-least-once), which is the same as a crash at this moment would do.
  */
-export function createRecorder(write: (batch: AttemptOutcome[]) => Promise<unknown>, log: Logger, onWritten: () => void): Recorder {
+export function createRecorder<Result>(
+  write: (batch: AttemptOutcome[]) => Promise<Result>,
+  log: Logger,
+  onWritten: (result: Result | undefined) => void,
+): Recorder {
   const queue: AttemptOutcome[] = [];
   let flushing: Promise<void> | undefined;
 
-  const writeWithRetries = async (batch: AttemptOutcome[]) => {
+  const writeWithRetries = async (batch: AttemptOutcome[]): Promise<Result | undefined> => {
     for (let attempt = 0; ; attempt++) {
       try {
-        await write(batch);
-        return;
+        return await write(batch);
       } catch (error) {
         const delay = RETRY_DELAYS_MS[attempt];
         if (delay === undefined) {
@@ -34,7 +37,7 @@ export function createRecorder(write: (batch: AttemptOutcome[]) => Promise<unkno
             { err: error, deliveries: batch.length },
             'could not record webhook attempts; they will be sent again when their leases expire',
           );
-          return;
+          return undefined;
         }
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
@@ -43,8 +46,7 @@ export function createRecorder(write: (batch: AttemptOutcome[]) => Promise<unkno
 
   const flush = async () => {
     while (queue.length) {
-      await writeWithRetries(queue.splice(0, MAX_PER_STATEMENT));
-      onWritten();
+      onWritten(await writeWithRetries(queue.splice(0, MAX_PER_STATEMENT)));
     }
   };
   const kick = () => {
