@@ -182,7 +182,7 @@ export async function recoverWebhookEndpoint(
     ),
     queued AS (
       INSERT INTO webhook_deliveries (tenant_id, id, endpoint_id, event_id, event_type, status, next_attempt_at, created_at, updated_at)
-      SELECT ev.tenant_id, uuidv7(), p.id, ev.id, ev.type, 'pending', now(), now(), now()
+      SELECT ev.tenant_id, api_uuidv7(), p.id, ev.id, ev.type, 'pending', now(), now(), now()
       FROM (SELECT event_id FROM superseded UNION SELECT id FROM missed) q
       JOIN window_events ev ON ev.id = q.event_id, endpoint p
       ORDER BY ev.id

@@ -54,7 +54,7 @@ export async function dispatchEvents(sql: Sql, now: Date): Promise<Dispatched> {
     ),
     queued AS (
       INSERT INTO webhook_deliveries (tenant_id, id, endpoint_id, event_id, event_type, status, next_attempt_at, created_at, updated_at)
-      SELECT b.tenant_id, uuidv7(), w.id, b.id, b.type, 'pending', ${at}::timestamptz, ${at}::timestamptz, ${at}::timestamptz
+      SELECT b.tenant_id, api_uuidv7(), w.id, b.id, b.type, 'pending', ${at}::timestamptz, ${at}::timestamptz, ${at}::timestamptz
       FROM batch b
       JOIN webhook_endpoints w ON w.tenant_id = b.tenant_id
       WHERE w.status = 'enabled'
