@@ -8,6 +8,7 @@ import { loadConfigOrExit } from './config.ts';
 import { createDatabase } from './db/database.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { createLogger } from './logger.ts';
+import { drainOnSignals } from './shutdown.ts';
 import { migrateWhenReachable } from './start.ts';
 import { startWebhooks } from './webhooks/worker/in-process.ts';
 
@@ -37,26 +38,9 @@ async function run() {
   };
 }
 
-let stopping = false;
 const starting = run();
-function stop(signal: NodeJS.Signals): void {
-  if (stopping) return;
-  stopping = true;
-  setTimeout(() => {
-    console.error('drain took longer than SHUTDOWN_GRACE_MS; exiting');
-    process.exit(1);
-  }, config.shutdownGraceMs).unref();
-  starting
-    .then(async (close) => {
-      log.info({ signal }, 'draining: no new claims, sends in flight finish');
-      await close();
-      process.exit(0);
-    })
-    .catch((error: unknown) => {
-      console.error('shutdown failed', error);
-      process.exit(1);
-    });
-}
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+drainOnSignals(starting, config.shutdownGraceMs, async (close, signal) => {
+  log.info({ signal }, 'draining: no new claims, sends in flight finish');
+  await close();
+});
 await starting;
