@@ -50,7 +50,7 @@ describe('contractValidator', () => {
         .map((op) => op.operationId)
         .filter(Boolean),
     );
-    expect(operationIds).toHaveLength(12);
+    expect(operationIds).toHaveLength(24);
     expect(new Set(examples.map((e) => e.operationId))).toEqual(new Set(operationIds));
   });
 
