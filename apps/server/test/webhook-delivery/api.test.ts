@@ -206,6 +206,10 @@ describe('deliveries of API writes', () => {
       [endpoint.id],
     );
     const byStatus = Object.fromEntries(rows.map((r) => [r.status, r.n]));
-    expect(byStatus.failed).toBeGreaterThanOrEqual(10);
+    // Events the dispatcher reached after the PATCH were never queued (the endpoint was
+    // disabled); of those queued before it, what was not sent was failed, none left waiting.
+    expect(byStatus.pending).toBeUndefined();
+    expect(byStatus.succeeded ?? 0).toBe(receiver.received.length);
+    expect((byStatus.succeeded ?? 0) + (byStatus.failed ?? 0)).toBeLessThanOrEqual(30);
   });
 });
