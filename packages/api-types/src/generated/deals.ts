@@ -428,8 +428,8 @@ export interface paths {
          *     again every delivery to this endpoint that failed, and creates deliveries for the
          *     matching events that were never queued for it because it was disabled. Events older
          *     than the retention period are gone. Enables the endpoint if it was disabled. Takes no
-         *     `Idempotency-Key`: a repeated call may queue an event twice, which receivers drop by
-         *     `webhook-id`.
+         *     `Idempotency-Key`: a repeated call, or one racing the delivery of the newest events, may
+         *     queue an event twice, which receivers drop by `webhook-id`.
          */
         post: operations["recoverWebhookEndpoint"];
         delete?: never;
