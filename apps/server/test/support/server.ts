@@ -66,7 +66,9 @@ export async function listenTestApp(db: Database, overrides: Partial<AppDeps> = 
 
 export async function startTestServer(overrides: Partial<AppDeps> = {}, poolMax = 5): Promise<TestServer> {
   const database = await createTestDatabase();
-  const db = createDatabase({ url: database.url, poolMax, poolWaitMs: 1000, statementTimeoutMs: 5000 });
+  // A generous wait for a connection: on two cores shared by parallel test files, a setup burst
+  // waited over a second and got 503 (tests of 503 itself build their own pool).
+  const db = createDatabase({ url: database.url, poolMax, poolWaitMs: 5000, statementTimeoutMs: 5000 });
   const app = await listenTestApp(db, overrides);
   return {
     origin: app.origin,
