@@ -84,18 +84,8 @@ export async function sendWebhook(request: WebhookRequest): Promise<AttemptResul
 }
 
 async function deliver(request: WebhookRequest, attemptedAt: Date, now: () => Date, started: number): Promise<Outcome> {
-  let url: URL;
-  try {
-    url = new URL(request.url);
-  } catch {
-    return failure('blocked');
-  }
-  // The endpoint passed checkWebhookUrl when it was saved; the configuration may have become
-  // stricter since (WEBHOOK_ALLOW_PRIVATE_NETWORKS turned off), so check again.
-  if (!checkUrlShape(url, request.policy).ok) return failure('blocked');
-  const host = urlHost(url);
-  // Node connects to a literal address without calling the lookup hook: check it here.
-  if (isIP(host) !== 0 && !request.policy.allowPrivateNetworks && nonPublicReason(host) !== null) return failure('blocked');
+  const target = targetOf(request.url, request.policy);
+  if (target === null) return failure('blocked');
 
   const timestampSeconds = Math.floor(attemptedAt.getTime() / 1000);
   const headers = {
@@ -107,29 +97,74 @@ async function deliver(request: WebhookRequest, attemptedAt: Date, now: () => Da
     'user-agent': USER_AGENT,
   };
   const deadline = started + request.timeoutMs;
-  const first = await post(url, host, headers, request, deadline, now);
+  const first = await post(target, headers, request, deadline, now);
   // A kept-alive socket the receiver closed while it was idle fails at once with a reset,
   // before the receiver read anything: one more try on a fresh socket is not a retry.
-  if (first.staleSocket && performance.now() < deadline) return (await post(url, host, headers, request, deadline, now)).outcome;
+  if (first.staleSocket && performance.now() < deadline) return (await post(target, headers, request, deadline, now)).outcome;
   return first.outcome;
 }
 
+/** Where a URL sends to: what node:http needs, checked against the policy. */
+type Target = { secure: boolean; host: string; port: number | undefined; path: string };
+
+// A worker sends to few URLs many times: parsing and checking each once per policy (a
+// WeakMap: a policy that is dropped takes its entries along) saves that work per delivery.
+// The check depends only on the URL text and the policy; the addresses are still checked on
+// every connect (guardedLookup).
+const targets = new WeakMap<AddressPolicy, Map<string, Target | null>>();
+const MAX_TARGETS = 1000;
+
+function targetOf(text: string, policy: AddressPolicy): Target | null {
+  let known = targets.get(policy);
+  if (!known) {
+    known = new Map();
+    targets.set(policy, known);
+  }
+  let target = known.get(text);
+  if (target === undefined) {
+    target = parseTarget(text, policy);
+    if (known.size >= MAX_TARGETS) known.clear();
+    known.set(text, target);
+  }
+  return target;
+}
+
+function parseTarget(text: string, policy: AddressPolicy): Target | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return null;
+  }
+  // The endpoint passed checkWebhookUrl when it was saved; the configuration may have become
+  // stricter since (WEBHOOK_ALLOW_PRIVATE_NETWORKS turned off), so check again.
+  if (!checkUrlShape(url, policy).ok) return null;
+  const host = urlHost(url);
+  // Node connects to a literal address without calling the lookup hook: check it here.
+  if (isIP(host) !== 0 && !policy.allowPrivateNetworks && nonPublicReason(host) !== null) return null;
+  return {
+    secure: url.protocol === 'https:',
+    host,
+    port: url.port === '' ? undefined : Number(url.port),
+    path: `${url.pathname}${url.search}`,
+  };
+}
+
 function post(
-  url: URL,
-  host: string,
+  target: Target,
   headers: Record<string, string>,
   request: WebhookRequest,
   deadline: number,
   now: () => Date,
 ): Promise<{ outcome: Outcome; staleSocket: boolean }> {
   return new Promise((resolve) => {
-    const secure = url.protocol === 'https:';
+    const { secure } = target;
     const pool = request.policy.allowPrivateNetworks ? agents.permissive : agents.strict;
     const options: https.RequestOptions = {
       method: 'POST',
-      hostname: host,
-      port: url.port === '' ? undefined : Number(url.port),
-      path: `${url.pathname}${url.search}`,
+      hostname: target.host,
+      port: target.port,
+      path: target.path,
       headers,
       agent: secure ? pool.https : pool.http,
       lookup: guardedLookup(request.policy),

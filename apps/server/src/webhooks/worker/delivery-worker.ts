@@ -30,6 +30,7 @@ import type { SecretBox } from '../secret-box.ts';
 import { type AttemptResult, closeIdleConnections, sendWebhook } from '../send.ts';
 import type { AddressPolicy } from '../ssrf.ts';
 import { createLanes } from './lanes.ts';
+import { openedSecrets } from './opened-secrets.ts';
 import { attemptOutcome } from './outcome.ts';
 import { createRecorder } from './recorder.ts';
 import { signal } from './signal.ts';
@@ -95,6 +96,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   const leaseMs = leaseMsFor(timeoutMs);
   const id = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const wlog = log.child({ webhook_worker: id });
+  const secretsOf = openedSecrets(box);
 
   /** Leased by this worker and not yet recorded: resolves when sent and handed to the recorder, or dropped. */
   const inFlight = new Map<string, { delivery: ClaimedDelivery; done: Promise<void>; settle: () => void }>();
@@ -121,8 +123,9 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
           (error: unknown) => wlog.warn({ err: error }, 'could not release webhook leases; they expire by themselves'),
         );
       }
-      // A recorded delivery frees its endpoint's lease (counted against its limit).
-      if (backlog) claimSignal.wake();
+      // A recorded delivery frees its endpoint's lease (counted against its limit). Claim again
+      // once a lane runs low, not after every record: then each claim takes a batch.
+      if (backlog && lanes.hungry()) claimSignal.wake();
     },
   );
 
@@ -145,7 +148,7 @@ export function startDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWor
   const attempt = async (delivery: ClaimedDelivery): Promise<AttemptResult | undefined> => {
     let secrets: string[];
     try {
-      secrets = [box.open(delivery.secret), ...(delivery.previous_secret ? [box.open(delivery.previous_secret)] : [])];
+      secrets = [secretsOf.open(delivery.secret), ...(delivery.previous_secret ? [secretsOf.open(delivery.previous_secret)] : [])];
     } catch (error) {
       // The server key does not open this endpoint's secret (a changed WEBHOOK_ENCRYPTION_KEY):
       // nothing can be signed. The lease runs out and the delivery is tried again later.

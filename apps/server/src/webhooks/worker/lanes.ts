@@ -10,6 +10,11 @@ export type Lanes = {
   dropWaiting(endpoint: { tenant_id: string; endpoint_id: string }): ClaimedDelivery[];
   /** Drops every waiting delivery (stopping); returns them. */
   drainWaiting(): ClaimedDelivery[];
+  /**
+   * Whether some lane runs low: fewer than two rounds of sends wait in it (or no lane exists).
+   * Claiming again before that costs a statement for a few deliveries each time.
+   */
+  hungry(): boolean;
 };
 
 type Lane = { running: number; waiting: ClaimedDelivery[] };
@@ -52,6 +57,14 @@ export function createLanes(send: (delivery: ClaimedDelivery) => Promise<void>, 
     },
     drainWaiting() {
       return [...lanes.values()].flatMap(drop);
+    },
+    hungry() {
+      if (lanes.size === 0) return true;
+      for (const lane of lanes.values()) {
+        const first = lane.waiting[0];
+        if (first === undefined || lane.waiting.length < 2 * first.max_concurrency) return true;
+      }
+      return false;
     },
   };
 }
