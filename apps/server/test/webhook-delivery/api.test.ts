@@ -186,7 +186,7 @@ describe('deliveries of API writes', () => {
   it('disabling an endpoint stops deliveries already leased and waiting for a free slot', async () => {
     const call = as(world.apiKey, world.department.id);
     const { receiver, endpoint } = await receiverWithEndpoint(call, ['customer.created']);
-    receiver.always({ status: 200, delayMs: 1000 });
+    receiver.always({ status: 200, delayMs: 1500 });
     for (let i = 0; i < 30; i++) expect((await call('POST', '/customers', { body: { last_name: `Waiting-${i}` } })).status).toBe(201);
     // Ten at a time (max_concurrency); the rest wait in the worker's lane for the endpoint.
     await until('a full slot of deliveries at the receiver', () => receiver.inFlight() === 10);
@@ -200,7 +200,7 @@ describe('deliveries of API writes', () => {
           0,
     );
     // The slot in flight at the PATCH, and at most the one started before its outcome was
-    // recorded (a slow receiver, so that one more slot would need a recording slower than 1 s).
+    // recorded (a slow receiver, so that one more slot would need a recording slower than 1.5 s; the delivery timeout is 2 s).
     expect(receiver.received.length).toBeLessThanOrEqual(20);
     const { rows } = await db.pool.query(
       `SELECT status, count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1 GROUP BY status`,
