@@ -32,6 +32,11 @@ describe('loadConfig', () => {
         shutdownGraceMs: 10_000,
         seedDemoOnEmpty: true,
         validateResponses: false,
+        eventRetentionDays: 30,
+        webhookEncryptionKey: undefined,
+        webhookAllowPrivateNetworks: false,
+        webhookWorker: true,
+        webhookTimeoutMs: 15_000,
       });
       // `.data` at the repository root, wherever the server is started from.
       expect(config.dataDir).toMatch(/[/\\]\.data$/);
@@ -159,6 +164,12 @@ describe('loadConfig', () => {
       ['LOG_LEVEL', 'verbose', 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"'],
       ['DATABASE_URL', 'mysql://localhost/deals', 'DATABASE_URL must be a postgres:// or postgresql:// URL'],
       ['DATABASE_URL', 'localhost:5432', 'DATABASE_URL must be a postgres:// or postgresql:// URL'],
+      // Events are the sync's promise for at least 30 days (issue #7).
+      ['EVENT_RETENTION_DAYS', '29', 'EVENT_RETENTION_DAYS must be an integer from 30 to 3650, got "29"'],
+      ['WEBHOOK_TIMEOUT_MS', '50', 'WEBHOOK_TIMEOUT_MS must be an integer from 100 to 60000, got "50"'],
+      ['WEBHOOK_WORKER', 'on', 'WEBHOOK_WORKER must be true or false, got "on"'],
+      // Never echoed: a key of the wrong length may still be most of a real one.
+      ['WEBHOOK_ENCRYPTION_KEY', 'c2hvcnQ=', 'WEBHOOK_ENCRYPTION_KEY must be the base64 of 32 bytes (openssl rand -base64 32)'],
     ])('%s=%j', (name, raw, message) => {
       const error = refusal({ [name]: raw });
       expect(error).toBeInstanceOf(ConfigError);
