@@ -110,8 +110,14 @@ describe('npm run webhooks:listen', () => {
 
     // The reference request creates two customers and the deal: three events, each on one line.
     const dealLine = new RegExp(`^\\S+Z  deal\\.created {7}(${UUID})  ${deal!.id}  v1$`, 'm');
-    await until('the deal.created line', () => dealLine.test(listener!.stdout()), out);
-    const customerLines = listener.stdout().match(new RegExp(`^\\S+Z  customer\\.created {3}${UUID}  (${UUID})  v1$`, 'gm'));
+    const customerLine = new RegExp(`^\\S+Z  customer\\.created {3}${UUID}  (${UUID})  v1$`, 'gm');
+    // Deliveries run concurrently (up to 10 per endpoint), so the three may arrive in any order.
+    await until(
+      'the deal.created line and both customer.created lines',
+      () => dealLine.test(listener!.stdout()) && (listener!.stdout().match(customerLine)?.length ?? 0) >= 2,
+      out,
+    );
+    const customerLines = listener.stdout().match(customerLine);
     expect(customerLines?.map((line) => line.split('  ')[3]).sort()).toEqual(deal!.customers.map((c) => c.id).sort());
     // --json: the verified payload, as GET /events serves it.
     const eventId = dealLine.exec(listener.stdout())![1]!;
