@@ -280,10 +280,27 @@ describe('recoverWebhookEndpoint', () => {
     expectProblem(await t.call('POST', `/webhook-endpoints/${uuidv7()}/recover`, { body: { since: '2026-01-01T00:00:00.000000Z' } }), 404);
   });
 
+  it('202 for any readable instant: an offset PostgreSQL would refuse (+20:00), fractions of any length, year 0001', async () => {
+    const endpoint = await createEndpoint(t);
+    for (const body of [
+      { since: '2026-03-06T18:00:00+20:00' },
+      { since: '2026-03-06T18:00:00.5Z', until: '2026-03-06T18:00:00.500001Z' },
+      { since: '0001-01-01T00:00:00Z', until: '9999-12-31T23:59:59Z' },
+    ]) {
+      const reply = await t.call('POST', `/webhook-endpoints/${endpoint.id}/recover`, { body });
+      expect(reply.status, `${JSON.stringify(body)}: ${reply.text}`).toBe(202);
+    }
+  });
+
   it.each([
     ['since after until', { since: '2026-03-06T18:00:00.000000Z', until: '2026-03-06T17:00:00.000000Z' }, 'until'],
     ['no since', { until: '2026-03-06T17:00:00.000000Z' }, 'since'],
     ['since not a timestamp', { since: 'yesterday' }, 'since'],
+    // RFC 3339 as the validator reads it, but no instant JavaScript can read: never a 500.
+    ['a leap second', { since: '2026-12-31T23:59:60Z' }, 'since'],
+    ['an offset without minutes', { since: '2026-03-06T18:00:00+05' }, 'since'],
+    // Compared as times, not as text: 18:00 at -02:00 is 20:00 UTC, after until (19:00 UTC).
+    ['since after until in other offsets', { since: '2026-03-06T18:00:00-02:00', until: '2026-03-06T19:00:00.5Z' }, 'until'],
   ])('422 for %s, and changes nothing', async (_name, body, field) => {
     const endpoint = await createEndpoint(t);
     await t.server.db.pool.query(`UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = 'manual' WHERE id = $1`, [
