@@ -7,6 +7,7 @@ import type { Sql } from '../db/sql.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import type { JsonText } from './json-text.ts';
 import { cursorKeys, decodeCursor, type Page, type PageRow, pageBody } from './pagination.ts';
+import { DELIVERIES_CHANNEL } from './webhook-queue.ts';
 
 type Schemas = components['schemas'];
 export type WebhookDelivery = Schemas['WebhookDelivery'];
@@ -106,7 +107,7 @@ export async function redeliverEvent(
       FROM event ev, endpoint p WHERE p.status = 'enabled'
       RETURNING w.*
     ),
-    woken AS (SELECT pg_notify('webhook_deliveries', '') FROM queued)
+    woken AS (SELECT pg_notify(${DELIVERIES_CHANNEL}, '') FROM queued)
     SELECT EXISTS (SELECT 1 FROM event) AS event_found, EXISTS (SELECT 1 FROM endpoint) AS endpoint_found,
            (SELECT disabled_reason FROM endpoint) AS disabled_reason,
            (SELECT ${deliveryJson} FROM queued w) AS json,
@@ -195,7 +196,7 @@ export async function recoverWebhookEndpoint(
         AND e.status = 'disabled'
       RETURNING 1
     ),
-    woken AS (SELECT pg_notify('webhook_deliveries', '') FROM (SELECT 1 FROM queued LIMIT 1) q)
+    woken AS (SELECT pg_notify(${DELIVERIES_CHANNEL}, '') FROM (SELECT 1 FROM queued LIMIT 1) q)
     SELECT EXISTS (SELECT 1 FROM endpoint) AS endpoint_found,
            (SELECT count(DISTINCT event_id)::int FROM superseded) AS requeued,
            (SELECT count(*)::int FROM missed) AS created,

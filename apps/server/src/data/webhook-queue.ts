@@ -74,7 +74,7 @@ export async function dispatchEvents(sql: Sql, now: Date): Promise<Dispatched> {
       RETURNING 1
     ),
     woken AS (
-      SELECT pg_notify('webhook_deliveries', '') FROM (SELECT 1 FROM queued LIMIT 1) q
+      SELECT pg_notify(${DELIVERIES_CHANNEL}, '') FROM (SELECT 1 FROM queued LIMIT 1) q
     )
     SELECT (SELECT count(*)::int FROM batch) AS events,
            (SELECT count(*)::int FROM queued) AS deliveries,

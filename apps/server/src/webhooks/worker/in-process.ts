@@ -1,9 +1,9 @@
 // The delivery worker as a server process runs it (start.ts, and `npm run worker` alone):
 // configured from Config, with the WebhookServices the API's operations use, whose wake()
-// nudges this worker or, where none runs in this process, every worker through NOTIFY.
+// nudges this worker. Every worker, here or elsewhere, is also woken by the NOTIFY that the
+// statements queueing deliveries send at commit, so without a local worker wake() does nothing.
 import type { Logger } from 'pino';
 import type { Config } from '../../config.ts';
-import { DELIVERIES_CHANNEL } from '../../data/webhook-queue.ts';
 import type { Database } from '../../db/database.ts';
 import { type WebhookServices, webhookServices } from '../services.ts';
 import { type DeliveryWorker, startDeliveryWorker } from './delivery-worker.ts';
@@ -12,12 +12,7 @@ export type Webhooks = { services: WebhookServices; worker: DeliveryWorker | und
 
 export async function startWebhooks(config: Config, db: Database, databaseUrl: string, log: Logger, runWorker: boolean): Promise<Webhooks> {
   let worker: DeliveryWorker | undefined;
-  const notifyEveryWorker = () => {
-    db.pool.query(`SELECT pg_notify('${DELIVERIES_CHANNEL}', '')`).catch((error: unknown) => {
-      log.warn({ err: error }, 'could not wake the webhook workers; they find the deliveries at their next poll');
-    });
-  };
-  const services = await webhookServices(config, () => (worker ? worker.wake() : notifyEveryWorker()));
+  const services = await webhookServices(config, () => worker?.wake());
   if (config.databaseUrl && !config.webhookEncryptionKey) {
     // Other processes on this database (another host, a container restarted without the
     // volume) would not have this file's key and could neither send nor rotate secrets.
